@@ -1,0 +1,160 @@
+//! `airlock check`: read proposals, print verdicts.
+
+use std::io::{BufRead, Read, Write};
+use std::process::ExitCode;
+
+use gate::{Checked, Gate, Proposal};
+use policy::Verdict;
+use serde_json::json;
+
+use crate::cli::{CheckArgs, EXIT_ALLOW, EXIT_ASK, EXIT_BAD_INPUT, EXIT_DENY, EXIT_INTERNAL, Format};
+
+fn exit_for(v: Verdict) -> u8 {
+    match v {
+        Verdict::Allow => EXIT_ALLOW,
+        Verdict::Ask => EXIT_ASK,
+        Verdict::Deny => EXIT_DENY,
+    }
+}
+
+/// An error answer: always carries a non-allow decision, so that anything
+/// reading only `decision` still fails closed.
+fn error_json(msg: &str, id: Option<&str>) -> serde_json::Value {
+    let mut v = json!({"decision": "deny", "error": msg});
+    if let Some(id) = id {
+        v["id"] = json!(id);
+    }
+    v
+}
+
+fn fail(format: Format, msg: &str) -> ExitCode {
+    match format {
+        Format::Json => println!("{}", error_json(msg, None)),
+        Format::Text => {}
+    }
+    eprintln!("airlock: {msg}");
+    ExitCode::from(EXIT_BAD_INPUT)
+}
+
+fn print_text(c: &Checked, out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(out, "decision: {}", c.decision)?;
+    writeln!(out, "digest:   {}", c.digest)?;
+    writeln!(out, "operations:")?;
+    for (i, op) in c.operations.iter().enumerate() {
+        writeln!(out, "  [{i}] {}", serde_json::to_string(op).unwrap_or_default())?;
+    }
+    if !c.reasons.is_empty() {
+        writeln!(out, "reasons:")?;
+        for r in &c.reasons {
+            writeln!(out, "  {} [{}] op {}: {}", r.verdict, r.rule, r.op, r.message)?;
+        }
+    }
+    Ok(())
+}
+
+/// Parse one JSON proposal from bytes.
+pub fn parse_proposal(bytes: &[u8]) -> Result<Proposal, String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| format!("input is not valid UTF-8: {e}"))?;
+    serde_json::from_str::<Proposal>(text).map_err(|e| format!("malformed proposal JSON: {e}"))
+}
+
+pub fn run(a: CheckArgs) -> ExitCode {
+    let gate = match crate::setup::build_gate(&a.gate) {
+        Ok(g) => g,
+        Err(e) => return fail(a.format, &e),
+    };
+    if a.jsonl {
+        return run_jsonl(&gate);
+    }
+    let proposal = if a.stdin_json {
+        let mut buf = Vec::new();
+        let limit = (a.gate.max_code_bytes as u64).saturating_mul(2).saturating_add(1 << 16);
+        if let Err(e) = std::io::stdin().take(limit + 1).read_to_end(&mut buf) {
+            return fail(a.format, &format!("cannot read stdin: {e}"));
+        }
+        if buf.len() as u64 > limit {
+            return fail(a.format, &format!("input is over {limit} bytes"));
+        }
+        match parse_proposal(&buf) {
+            Ok(p) => p,
+            Err(e) => return fail(a.format, &e),
+        }
+    } else {
+        let Some(lang) = a.lang.clone() else {
+            return fail(a.format, "--lang is required with --code or --file");
+        };
+        let code = match (&a.code, &a.file) {
+            (Some(c), _) => c.clone(),
+            (None, Some(f)) => match std::fs::read(f) {
+                Ok(b) => match String::from_utf8(b) {
+                    Ok(s) => s,
+                    Err(_) => return fail(a.format, &format!("{} is not valid UTF-8", f.display())),
+                },
+                Err(e) => return fail(a.format, &format!("cannot read {}: {e}", f.display())),
+            },
+            (None, None) => return fail(a.format, "give the code with --code, --file, --stdin-json or --jsonl"),
+        };
+        Proposal { lang, code, cwd: None, id: None }
+    };
+    match gate.check(&proposal) {
+        Ok(c) => {
+            let mut out = std::io::stdout().lock();
+            let r = match a.format {
+                Format::Json => serde_json::to_writer(&mut out, &c).map_err(std::io::Error::other).and_then(|_| writeln!(out)),
+                Format::Text => print_text(&c, &mut out),
+            };
+            if r.is_err() {
+                return ExitCode::from(EXIT_INTERNAL);
+            }
+            ExitCode::from(exit_for(c.decision))
+        }
+        Err(e) => fail(a.format, &e.to_string()),
+    }
+}
+
+fn run_jsonl(gate: &Gate) -> ExitCode {
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut line = Vec::new();
+    let mut n = 0usize;
+    loop {
+        line.clear();
+        match input.read_until(b'\n', &mut line) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("airlock: cannot read stdin: {e}");
+                return ExitCode::from(EXIT_INTERNAL);
+            }
+        }
+        n += 1;
+        let trimmed = line.trim_ascii();
+        if trimmed.is_empty() {
+            continue;
+        }
+        let written = match parse_proposal(trimmed) {
+            Err(e) => {
+                let mut v = error_json(&e, None);
+                v["line"] = json!(n);
+                serde_json::to_writer(&mut out, &v)
+            }
+            Ok(p) => match gate.check(&p) {
+                Ok(c) => serde_json::to_writer(&mut out, &c),
+                Err(e) => {
+                    let mut v = error_json(&e.to_string(), p.id.as_deref());
+                    v["line"] = json!(n);
+                    serde_json::to_writer(&mut out, &v)
+                }
+            },
+        };
+        if written.is_err() || out.write_all(b"\n").is_err() {
+            return ExitCode::from(EXIT_INTERNAL);
+        }
+    }
+    if out.flush().is_err() {
+        return ExitCode::from(EXIT_INTERNAL);
+    }
+    ExitCode::from(EXIT_ALLOW)
+}

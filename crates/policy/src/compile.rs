@@ -1,0 +1,591 @@
+//! Compiling a policy file into matchers, and deciding with it.
+
+use std::collections::HashMap;
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use inspect::{Op, ProgramKind, SqlKind};
+use regex::Regex;
+use sha2::{Digest, Sha256};
+
+use crate::paths::{Pat, scope_of};
+use crate::schema::{PolicyFile, RuleDecl};
+use crate::{Decision, Grants, Reason, Scope, Verdict};
+
+/// A policy problem, located in the file.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}{message}", line.map(|l| format!("line {l}: ")).unwrap_or_default())]
+pub struct CompileError {
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+const OP_KINDS: &[&str] = &[
+    "exec",
+    "file_read",
+    "file_write",
+    "file_delete",
+    "file_mode",
+    "network",
+    "sql",
+    "privilege",
+    "signal",
+    "persistence",
+    "package_install",
+    "opaque",
+];
+
+/// A compiled policy, independent of where it is applied.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub file: PolicyFile,
+    /// `sha256:` of the RFC 8785 canonical JSON of the parsed file.
+    pub version: String,
+    default: Verdict,
+    opaque: Verdict,
+    rules: Vec<Rule>,
+    db_env: HashMap<String, String>,
+    default_db_env: String,
+}
+
+#[derive(Debug, Clone)]
+struct Rule {
+    id: String,
+    kinds: Vec<&'static str>,
+    verdict: Verdict,
+    reason: String,
+    programs: Option<GlobSet>,
+    program_kind: Option<ProgramKind>,
+    subcommands: Vec<String>,
+    any_arg: Option<Regex>,
+    args: Option<Regex>,
+    /// Unbound path patterns (with `{workspace}`, `{home}`, `{airlock}`).
+    paths: Vec<String>,
+    except_paths: Vec<String>,
+    recursive: Option<bool>,
+    setid: Option<bool>,
+    hosts: Option<GlobSet>,
+    except_hosts: Option<GlobSet>,
+    unless_granted: bool,
+    sql_kinds: Vec<SqlKind>,
+    verbs: Option<GlobSet>,
+    envs: Vec<String>,
+    unrestricted: Option<bool>,
+    dangers: Vec<String>,
+    objects: Option<GlobSet>,
+    detail: Option<Regex>,
+}
+
+/// A policy bound to a workspace and home: path patterns resolved.
+#[derive(Debug, Clone)]
+pub struct BoundPolicy {
+    policy: Policy,
+    paths: Vec<(Vec<Pat>, Vec<Pat>)>,
+}
+
+fn globset(items: &[String], what: &str, case_insensitive: bool) -> Result<Option<GlobSet>, String> {
+    if items.is_empty() {
+        return Ok(None);
+    }
+    let mut b = GlobSetBuilder::new();
+    for i in items {
+        let g = globset::GlobBuilder::new(i)
+            .case_insensitive(case_insensitive)
+            .literal_separator(false)
+            .build()
+            .map_err(|e| format!("bad {what} pattern {i:?}: {e}"))?;
+        b.add(g);
+    }
+    b.build().map(Some).map_err(|e| format!("bad {what} patterns: {e}"))
+}
+
+fn regex(r: &Option<String>, what: &str) -> Result<Option<Regex>, String> {
+    r.as_ref()
+        .map(|s| Regex::new(s).map_err(|e| format!("bad {what} regex {s:?}: {e}")))
+        .transpose()
+}
+
+/// The 1-based line where a rule with this id is declared.
+fn line_of_rule(text: &str, id: &str) -> Option<usize> {
+    let needle1 = format!("id = \"{id}\"");
+    let needle2 = format!("id=\"{id}\"");
+    text.lines()
+        .position(|l| {
+            let l = l.trim();
+            l == needle1 || l == needle2
+        })
+        .map(|i| i + 1)
+}
+
+impl Policy {
+    /// Parse and compile policy text. Errors carry line numbers.
+    pub fn from_toml(text: &str) -> Result<Policy, CompileError> {
+        let file: PolicyFile = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            CompileError {
+                line,
+                message: e.message().to_string(),
+            }
+        })?;
+        Policy::compile(file, text)
+    }
+
+    fn compile(file: PolicyFile, text: &str) -> Result<Policy, CompileError> {
+        let err = |line: Option<usize>, message: String| CompileError { line, message };
+        if file.schema != 1 {
+            return Err(err(None, format!("unsupported policy schema {} (this build reads 1)", file.schema)));
+        }
+        let default = match Verdict::parse(&file.default) {
+            Some(Verdict::Allow) => {
+                return Err(err(None, "default must be ask or deny: an allowlist never allows by default".into()));
+            }
+            Some(v) => v,
+            None => return Err(err(None, format!("default: unknown verdict {:?}", file.default))),
+        };
+        let opaque = match Verdict::parse(&file.opaque) {
+            Some(Verdict::Allow) => {
+                return Err(err(None, "opaque must be ask or deny: code whose effect is unknown never auto-allows".into()));
+            }
+            Some(v) => v,
+            None => return Err(err(None, format!("opaque: unknown verdict {:?}", file.opaque))),
+        };
+        let envs = ["dev", "staging", "prod", "scratch"];
+        let mut db_env = HashMap::new();
+        for d in &file.databases {
+            if !envs.contains(&d.env.as_str()) {
+                return Err(err(None, format!("database {}: unknown environment {:?} (dev, staging, prod, scratch)", d.name, d.env)));
+            }
+            db_env.insert(d.name.to_ascii_lowercase(), d.env.clone());
+        }
+        let mut rules = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for r in &file.rules {
+            let line = line_of_rule(text, &r.id);
+            if !seen.insert(r.id.clone()) {
+                return Err(err(line, format!("rule id {:?} is used twice", r.id)));
+            }
+            let rule = compile_rule(r, &envs).map_err(|m| err(line, format!("rule {}: {m}", r.id)))?;
+            rules.push(rule);
+        }
+        let canonical = serde_jcs::to_string(&file).map_err(|e| err(None, format!("cannot canonicalize policy: {e}")))?;
+        let digest = Sha256::digest(canonical.as_bytes());
+        let version = format!("sha256:{}", hex(&digest));
+        let default_db_env = file.default_database_env.clone();
+        Ok(Policy {
+            file,
+            version,
+            default,
+            opaque,
+            rules,
+            db_env,
+            default_db_env,
+        })
+    }
+
+    pub fn default_policy() -> Policy {
+        Policy::from_toml(crate::DEFAULT_POLICY_TOML).expect("the built-in policy compiles")
+    }
+
+    /// Resolve path patterns for one workspace.
+    pub fn bind(&self, scope: &Scope) -> Result<BoundPolicy, CompileError> {
+        let mut paths = Vec::with_capacity(self.rules.len());
+        for r in &self.rules {
+            let p = bind_paths(&r.paths, scope).map_err(|m| CompileError {
+                line: None,
+                message: format!("rule {}: {m}", r.id),
+            })?;
+            let e = bind_paths(&r.except_paths, scope).map_err(|m| CompileError {
+                line: None,
+                message: format!("rule {}: {m}", r.id),
+            })?;
+            paths.push((p, e));
+        }
+        Ok(BoundPolicy {
+            policy: self.clone(),
+            paths,
+        })
+    }
+
+    /// The environment (dev, staging, prod, scratch) of a database name.
+    pub fn database_env(&self, db: Option<&str>) -> &str {
+        match db {
+            None => &self.default_db_env,
+            Some(d) => self
+                .db_env
+                .get(&d.to_ascii_lowercase())
+                .map(String::as_str)
+                .unwrap_or(&self.default_db_env),
+        }
+    }
+
+    pub fn rule_ids(&self) -> impl Iterator<Item = &str> {
+        self.rules.iter().map(|r| r.id.as_str())
+    }
+
+    /// Check every rule's `match` / `not_match` examples (bash code) against
+    /// a fixed sample workspace. Returns one message per failing example.
+    pub fn check_examples(&self) -> Vec<String> {
+        let scope = Scope {
+            workspace: "/work/project".into(),
+            home: "/home/dev".into(),
+            airlock_paths: vec!["/home/dev/.local/state/airlock".into()],
+        };
+        let Ok(bound) = self.bind(&scope) else {
+            return vec!["policy does not bind to a sample workspace".into()];
+        };
+        let ctx = inspect::Context::new(&scope.workspace, &scope.workspace, &scope.home);
+        let mut problems = Vec::new();
+        for (i, decl) in self.file.rules.iter().enumerate() {
+            let Some(ex) = &decl.examples else { continue };
+            for (code, want) in ex.matches.iter().map(|c| (c, true)).chain(ex.not_match.iter().map(|c| (c, false))) {
+                let a = inspect::analyze(inspect::Lang::Bash, code, &ctx);
+                let hit = a.ops.iter().any(|op| bound.rule_matches(i, op, &Grants::default()).is_some());
+                if hit != want {
+                    problems.push(format!(
+                        "rule {}: example {:?} {} but should {}",
+                        decl.id,
+                        code,
+                        if hit { "matches" } else { "does not match" },
+                        if want { "match" } else { "not match" }
+                    ));
+                }
+            }
+        }
+        problems
+    }
+}
+
+fn bind_paths(list: &[String], scope: &Scope) -> Result<Vec<Pat>, String> {
+    let mut out = Vec::new();
+    for p in list {
+        if p.contains("{airlock}") {
+            for a in &scope.airlock_paths {
+                out.push(Pat::compile(&p.replace("{airlock}", a.trim_end_matches('/')))?);
+            }
+            continue;
+        }
+        let t = p
+            .replace("{workspace}", scope.workspace.trim_end_matches('/'))
+            .replace("{home}", scope.home.trim_end_matches('/'));
+        let t = if t.is_empty() { "/".to_string() } else { t };
+        out.push(Pat::compile(&t)?);
+    }
+    Ok(out)
+}
+
+fn compile_rule(r: &RuleDecl, envs: &[&str]) -> Result<Rule, String> {
+    let verdict = Verdict::parse(&r.verdict).ok_or_else(|| format!("unknown verdict {:?}", r.verdict))?;
+    let mut kinds = Vec::new();
+    for k in r.op.list() {
+        let Some(kk) = OP_KINDS.iter().find(|x| **x == k) else {
+            return Err(format!("unknown op kind {k:?} (one of {})", OP_KINDS.join(", ")));
+        };
+        kinds.push(*kk);
+    }
+    if kinds.is_empty() {
+        return Err("op names no operation kind".into());
+    }
+    if verdict == Verdict::Allow && kinds.contains(&"opaque") {
+        return Err("opaque operations can never be allowed".into());
+    }
+    if r.reason.trim().is_empty() {
+        return Err("reason is empty: every rule needs a sentence for people".into());
+    }
+    let program_kind = match r.program_kind.as_deref() {
+        None => None,
+        Some("system") => Some(ProgramKind::System),
+        Some("project") => Some(ProgramKind::Project),
+        Some("external") => Some(ProgramKind::External),
+        Some(o) => return Err(format!("unknown program_kind {o:?}")),
+    };
+    let mut sql_kinds = Vec::new();
+    for k in &r.sql_kinds {
+        sql_kinds.push(match k.as_str() {
+            "read" => SqlKind::Read,
+            "dml" => SqlKind::Dml,
+            "ddl" => SqlKind::Ddl,
+            "dcl" => SqlKind::Dcl,
+            "admin" => SqlKind::Admin,
+            o => return Err(format!("unknown sql kind {o:?}")),
+        });
+    }
+    for e in &r.envs {
+        if !envs.contains(&e.as_str()) {
+            return Err(format!("unknown environment {e:?}"));
+        }
+    }
+    for p in r.paths.iter().chain(&r.except_paths) {
+        let probe = p.replace("{workspace}", "/w").replace("{home}", "/h").replace("{airlock}", "/a");
+        Pat::compile(&probe)?;
+    }
+    Ok(Rule {
+        id: r.id.clone(),
+        kinds,
+        verdict,
+        reason: r.reason.clone(),
+        programs: globset(&r.programs, "program", false)?,
+        program_kind,
+        subcommands: r.subcommands.clone(),
+        any_arg: regex(&r.any_arg, "any_arg")?,
+        args: regex(&r.args, "args")?,
+        paths: r.paths.clone(),
+        except_paths: r.except_paths.clone(),
+        recursive: r.recursive,
+        setid: r.setid,
+        hosts: globset(&r.hosts, "host", true)?,
+        except_hosts: globset(&r.except_hosts, "host", true)?,
+        unless_granted: r.unless_granted,
+        sql_kinds,
+        verbs: globset(&r.verbs, "verb", true)?,
+        envs: r.envs.clone(),
+        unrestricted: r.unrestricted,
+        dangers: r.dangers.clone(),
+        objects: globset(&r.objects, "object", true)?,
+        detail: regex(&r.detail, "detail")?,
+    })
+}
+
+fn hex(b: &[u8]) -> String {
+    const H: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(b.len() * 2);
+    for x in b {
+        s.push(H[(x >> 4) as usize] as char);
+        s.push(H[(x & 15) as usize] as char);
+    }
+    s
+}
+
+/// How a rule meets an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hit {
+    Certain,
+    /// The operation's path is not fully known and may fall under the rule.
+    Possible,
+}
+
+fn host_granted(host: &str, grants: &Grants) -> bool {
+    grants.hosts.iter().any(|g| {
+        let g = g.to_ascii_lowercase();
+        match g.strip_prefix("*.") {
+            // `*.x.com` covers subdomains only, not `x.com` itself.
+            Some(suffix) => host.ends_with(&format!(".{suffix}")),
+            None => g == host,
+        }
+    })
+}
+
+impl BoundPolicy {
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    fn rule_matches(&self, i: usize, op: &Op, grants: &Grants) -> Option<Hit> {
+        let r = &self.policy.rules[i];
+        if !r.kinds.contains(&op.kind_name()) {
+            return None;
+        }
+        let (paths, except) = &self.paths[i];
+        match op {
+            Op::Exec { program, argv, kind } => {
+                if let Some(pk) = r.program_kind {
+                    if pk != *kind {
+                        return None;
+                    }
+                }
+                if let Some(g) = &r.programs {
+                    let base = if *kind == ProgramKind::System { program.as_str() } else { program.rsplit('/').next().unwrap_or(program) };
+                    if !g.is_match(base) && !g.is_match(program) {
+                        return None;
+                    }
+                }
+                if !r.subcommands.is_empty() {
+                    let sub = argv.iter().find(|a| !a.starts_with('-'));
+                    if !sub.is_some_and(|s| r.subcommands.iter().any(|x| x == s)) {
+                        return None;
+                    }
+                }
+                if let Some(re) = &r.any_arg {
+                    if !argv.iter().any(|a| re.is_match(a)) {
+                        return None;
+                    }
+                }
+                if let Some(re) = &r.args {
+                    if !re.is_match(&argv.join(" ")) {
+                        return None;
+                    }
+                }
+                Some(Hit::Certain)
+            }
+            Op::FileRead { path } | Op::FileWrite { path } | Op::FileDelete { path, .. } | Op::FileMode { path, .. } => {
+                if let (Some(want), Op::FileDelete { recursive, .. }) = (r.recursive, op) {
+                    if want != *recursive {
+                        return None;
+                    }
+                }
+                if let (Some(want), Op::FileMode { setid, .. }) = (r.setid, op) {
+                    if want != *setid {
+                        return None;
+                    }
+                }
+                let scope = scope_of(path, matches!(op, Op::FileDelete { .. }));
+                if except.iter().any(|e| e.covers(&scope)) {
+                    return None;
+                }
+                if paths.is_empty() {
+                    return Some(Hit::Certain);
+                }
+                if r.verdict == Verdict::Allow {
+                    paths.iter().any(|p| p.covers(&scope)).then_some(Hit::Certain)
+                } else {
+                    let mut best = None;
+                    for p in paths {
+                        match p.overlaps(&scope) {
+                            Some(true) => return Some(Hit::Certain),
+                            Some(false) => best = Some(Hit::Possible),
+                            None => {}
+                        }
+                    }
+                    best
+                }
+            }
+            Op::Network { host, .. } => {
+                if r.unless_granted && host_granted(host, grants) {
+                    return None;
+                }
+                if let Some(e) = &r.except_hosts {
+                    if e.is_match(host) {
+                        return None;
+                    }
+                }
+                match &r.hosts {
+                    Some(g) => g.is_match(host).then_some(Hit::Certain),
+                    None => Some(Hit::Certain),
+                }
+            }
+            Op::Sql(s) => {
+                if !r.sql_kinds.is_empty() && !r.sql_kinds.contains(&s.kind) {
+                    return None;
+                }
+                if let Some(g) = &r.verbs {
+                    if !g.is_match(&s.verb) {
+                        return None;
+                    }
+                }
+                if !r.envs.is_empty() {
+                    let env = self.policy.database_env(s.database.as_deref());
+                    if !r.envs.iter().any(|e| e == env) {
+                        return None;
+                    }
+                }
+                if let Some(u) = r.unrestricted {
+                    let is_unrestricted = s.where_tautological && matches!(s.kind, SqlKind::Dml) && (s.verb.starts_with("UPDATE") || s.verb.starts_with("DELETE") || s.verb.starts_with("MERGE"));
+                    if u != is_unrestricted {
+                        return None;
+                    }
+                }
+                if !r.dangers.is_empty() {
+                    let any = r.dangers.iter().any(|d| d == "*" && !s.dangers.is_empty() || s.dangers.contains(d));
+                    if !any {
+                        return None;
+                    }
+                }
+                if let Some(g) = &r.objects {
+                    if !s.objects.iter().any(|o| g.is_match(o)) {
+                        return None;
+                    }
+                }
+                Some(Hit::Certain)
+            }
+            Op::Privilege { how: d }
+            | Op::Persistence { what: d }
+            | Op::Opaque { reason: d }
+            | Op::PackageInstall { what: d, .. } => match &r.detail {
+                Some(re) => re.is_match(d).then_some(Hit::Certain),
+                None => Some(Hit::Certain),
+            },
+            Op::Signal { target, how } => match &r.detail {
+                Some(re) => (re.is_match(target) || re.is_match(how)).then_some(Hit::Certain),
+                None => Some(Hit::Certain),
+            },
+        }
+    }
+
+    /// Decide on one operation: its verdict and reasons.
+    fn decide_op(&self, idx: usize, op: &Op, grants: &Grants, out: &mut Vec<Reason>) -> Verdict {
+        if let Op::Opaque { reason } = op {
+            let mut v = self.policy.opaque;
+            let mut msg = format!("cannot tell statically what this does: {reason}");
+            let mut rule = "opaque".to_string();
+            // Rules may make opaque stricter, never looser.
+            for (i, r) in self.policy.rules.iter().enumerate() {
+                if r.verdict > v && self.rule_matches(i, op, grants).is_some() {
+                    v = r.verdict;
+                    msg = format!("{}: {reason}", r.reason);
+                    rule = r.id.clone();
+                }
+            }
+            out.push(Reason { verdict: v, rule, op: idx, message: msg });
+            return v;
+        }
+        let mut best: Option<(Verdict, usize)> = None;
+        let mut possible_note = false;
+        for (i, r) in self.policy.rules.iter().enumerate() {
+            let Some(hit) = self.rule_matches(i, op, grants) else { continue };
+            let v = match (hit, r.verdict) {
+                (Hit::Possible, Verdict::Deny) => {
+                    possible_note = true;
+                    Verdict::Ask
+                }
+                (Hit::Possible, v) => {
+                    possible_note = true;
+                    v
+                }
+                (Hit::Certain, v) => v,
+            };
+            if best.is_none_or(|(bv, _)| v > bv) {
+                best = Some((v, i));
+                if v == Verdict::Deny {
+                    break;
+                }
+            }
+        }
+        match best {
+            Some((v, i)) => {
+                let r = &self.policy.rules[i];
+                let message = if possible_note && v != Verdict::Allow {
+                    format!("{} (the path is not fully known and may fall under this rule)", r.reason)
+                } else {
+                    r.reason.clone()
+                };
+                out.push(Reason { verdict: v, rule: r.id.clone(), op: idx, message });
+                v
+            }
+            None => {
+                let v = self.policy.default;
+                out.push(Reason {
+                    verdict: v,
+                    rule: "default".into(),
+                    op: idx,
+                    message: format!("no rule allows this {} operation", op.kind_name().replace('_', " ")),
+                });
+                v
+            }
+        }
+    }
+
+    /// Decide on a proposal's operations.
+    pub fn decide(&self, ops: &[Op], grants: &Grants) -> Decision {
+        let mut reasons = Vec::with_capacity(ops.len());
+        let mut verdict = Verdict::Allow;
+        for (i, op) in ops.iter().enumerate() {
+            let v = self.decide_op(i, op, grants, &mut reasons);
+            verdict = verdict.max(v);
+        }
+        if verdict != Verdict::Allow {
+            reasons.retain(|r| r.verdict != Verdict::Allow);
+        }
+        reasons.sort_by(|a, b| b.verdict.cmp(&a.verdict).then(a.op.cmp(&b.op)));
+        Decision { verdict, reasons }
+    }
+}
