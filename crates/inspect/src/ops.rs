@@ -31,6 +31,12 @@ pub enum Op {
         /// What opened it: `curl`, `git push`, `socket.connect`, ...
         via: String,
     },
+    /// Send a file's content over the network (`curl -d @file`, `scp`, an upload).
+    Upload {
+        path: PathRef,
+        host: String,
+        via: String,
+    },
     /// A SQL statement.
     Sql(SqlOp),
     /// Gain privileges: sudo, su, setuid, capabilities, privileged containers.
@@ -123,6 +129,7 @@ impl Op {
             Op::FileDelete { .. } => "file_delete",
             Op::FileMode { .. } => "file_mode",
             Op::Network { .. } => "network",
+            Op::Upload { .. } => "upload",
             Op::Sql(_) => "sql",
             Op::Privilege { .. } => "privilege",
             Op::Signal { .. } => "signal",

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
+use globset::{GlobSet, GlobSetBuilder};
 use inspect::{Op, ProgramKind, SqlKind};
 use regex::Regex;
 use sha2::{Digest, Sha256};
@@ -26,6 +26,7 @@ const OP_KINDS: &[&str] = &[
     "file_delete",
     "file_mode",
     "network",
+    "upload",
     "sql",
     "privilege",
     "signal",
@@ -448,6 +449,34 @@ impl BoundPolicy {
                     }
                     best
                 }
+            }
+            Op::Upload { path, host, .. } => {
+                if let Some(g) = &r.hosts {
+                    if !g.is_match(host) {
+                        return None;
+                    }
+                }
+                if let Some(e) = &r.except_hosts {
+                    if e.is_match(host) {
+                        return None;
+                    }
+                }
+                let scope = scope_of(path, false);
+                if except.iter().any(|e| e.covers(&scope)) {
+                    return None;
+                }
+                if paths.is_empty() {
+                    return Some(Hit::Certain);
+                }
+                let mut best = None;
+                for p in paths {
+                    match p.overlaps(&scope) {
+                        Some(true) => return Some(Hit::Certain),
+                        Some(false) => best = Some(Hit::Possible),
+                        None => {}
+                    }
+                }
+                best
             }
             Op::Network { host, .. } => {
                 if r.unless_granted && host_granted(host, grants) {

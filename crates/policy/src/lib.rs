@@ -16,7 +16,6 @@ mod schema;
 
 use std::fmt;
 
-use inspect::Op;
 use serde::Serialize;
 
 pub use compile::{BoundPolicy, CompileError, Policy};

@@ -44,6 +44,8 @@ pub fn analyze(c: &mut Collector, code: &str, cwd: &str, lang: Lang) {
         call_stack: Vec::new(),
         steps: 0,
         in_async: false,
+        last_output: None,
+        sub_depth: 0,
     };
     let mut env = Env::new(cwd);
     for cc in &program.complete_commands {
@@ -92,6 +94,8 @@ pub(crate) enum Output {
     Text(String),
     /// Contents of a file (`cat file`).
     File(String),
+    /// Paths below a directory (`find DIR`, `which x`).
+    Paths(String),
     Other(String),
 }
 
@@ -102,6 +106,9 @@ pub(crate) struct Shell<'c, 'a> {
     steps: usize,
     /// Inside a pipeline or a background job.
     in_async: bool,
+    /// Output of the last pipeline walked (for command substitutions).
+    last_output: Option<Output>,
+    sub_depth: usize,
 }
 
 struct WordScope<'s, 'c, 'a> {
@@ -139,9 +146,9 @@ impl Scope for WordScope<'_, '_, '_> {
     fn cwd(&self) -> Option<&str> {
         self.env.cwd.as_deref()
     }
-    fn substitution(&mut self, code: &str) {
+    fn substitution(&mut self, code: &str) -> Option<Val> {
         let mut env = self.env.clone();
-        self.sh.substitution(code, &mut env);
+        self.sh.substitution(code, &mut env)
     }
     fn opaque(&mut self, reason: String) {
         self.sh.c.push(Op::opaque(reason));
@@ -165,28 +172,61 @@ impl<'c, 'a> Shell<'c, 'a> {
         self.steps <= MAX_STEPS
     }
 
-    /// Code inside `$(...)`, backticks or `<(...)`: same functions, a copy of the environment.
-    fn substitution(&mut self, code: &str, env: &mut Env) {
+    /// Code inside `$(...)`, backticks or `<(...)`: same functions, a copy of
+    /// the environment. Returns the output when it is known statically.
+    fn substitution(&mut self, code: &str, env: &mut Env) -> Option<Val> {
         if self.c.depth() >= self.c.ctx.max_depth || self.call_stack.len() > MAX_CALL_DEPTH {
             self.opaque("command substitutions nested too deep");
-            return;
+            return None;
         }
-        match brush_parser::Parser::new(code.as_bytes(), &words::options()).parse_program() {
+        self.sub_depth += 1;
+        if self.sub_depth > 32 {
+            self.sub_depth -= 1;
+            self.opaque("command substitutions nested too deep");
+            return None;
+        }
+        let out = match brush_parser::Parser::new(code.as_bytes(), &words::options()).parse_program() {
             Ok(p) => {
                 let saved = self.in_async;
+                self.last_output = None;
                 for cc in &p.complete_commands {
                     self.compound_list(cc, env);
                 }
                 self.in_async = saved;
+                // Only a single simple pipeline has an output we can name.
+                let single = p.complete_commands.len() == 1
+                    && p.complete_commands[0].0.len() == 1
+                    && p.complete_commands[0].0[0].0.additional.is_empty();
+                match self.last_output.take() {
+                    Some(Output::Text(t)) if single => Some(Val::literal(t.trim_end_matches('\n'))),
+                    Some(Output::Paths(prefix)) if single => {
+                        let mut v = Val::unknown(&format!("{prefix}/…"));
+                        v.known_prefix = prefix.len() + 1;
+                        v.text = format!("{prefix}/…");
+                        Some(v)
+                    }
+                    _ => None,
+                }
             }
-            Err(_) => self.opaque(format!(
-                "command substitution does not parse: {}",
-                clip(code)
-            )),
-        }
+            Err(_) => {
+                self.opaque(format!("command substitution does not parse: {}", clip(code)));
+                None
+            }
+        };
+        self.sub_depth -= 1;
+        out
     }
 
+    /// Expand a word where the shell does not split it into fields.
     pub(crate) fn expand(&mut self, raw: &str, env: &Env) -> Val {
+        let mut v = self.expand_raw(raw, env);
+        if v.text.contains(words::FIELD_SPLIT) {
+            v.text = v.text.replace(words::FIELD_SPLIT, " ");
+        }
+        v
+    }
+
+    fn expand_raw(&mut self, raw: &str, env: &Env) -> Val {
         let mut s = WordScope { sh: self, env };
         words::expand(raw, &mut s)
     }
@@ -196,9 +236,32 @@ impl<'c, 'a> Shell<'c, 'a> {
         words::expand_heredoc(raw, &mut s)
     }
 
-    /// Expand a word into arguments (brace expansion may give several).
+    /// Expand a word into arguments (brace expansion and field splitting may give several).
     fn expand_args(&mut self, raw: &str, env: &Env, out: &mut Vec<Val>) {
-        let v = self.expand(raw, env);
+        let v = self.expand_raw(raw, env);
+        if v.text.contains(words::FIELD_SPLIT) {
+            let known_prefix = v.known_prefix;
+            let mut offset = 0;
+            for field in v.text.split(words::FIELD_SPLIT) {
+                let start = offset;
+                offset += field.len() + words::FIELD_SPLIT.len_utf8();
+                if field.is_empty() {
+                    continue;
+                }
+                let mut f = if start + field.len() <= known_prefix {
+                    Val::literal(field)
+                } else {
+                    let mut u = Val::unknown(field);
+                    u.known_prefix = known_prefix.saturating_sub(start).min(field.len());
+                    u
+                };
+                f.glob = v.glob;
+                f.computed = v.computed;
+                f.indirect = v.indirect;
+                out.push(f);
+            }
+            return;
+        }
         if v.brace && v.known {
             if let Some(list) = words::brace_expand(&v.text) {
                 for t in list {
@@ -239,7 +302,8 @@ impl<'c, 'a> Shell<'c, 'a> {
         }
         let mut stdin = Stdin::Inherited;
         let n = p.seq.len();
-        for (i, cmd) in p.seq.iter().enumerate() {
+        let mut last = None;
+        for cmd in p.seq.iter() {
             // Every stage but the last runs in a subshell in bash: its
             // assignments and `cd` do not leak.
             let out = if n > 1 {
@@ -248,12 +312,18 @@ impl<'c, 'a> Shell<'c, 'a> {
             } else {
                 self.command(cmd, env, stdin)
             };
-            stdin = match out {
-                Output::Text(t) => Stdin::Text(t),
-                Output::File(f) => Stdin::File(f),
-                Output::Other(what) => Stdin::Computed(what),
+            stdin = match &out {
+                Output::Text(t) => Stdin::Text(t.clone()),
+                Output::File(f) => Stdin::File(f.clone()),
+                Output::Paths(p) => Stdin::Computed(format!("paths under {p}")),
+                Output::Other(what) => Stdin::Computed(what.clone()),
             };
+            last = Some(out);
         }
+        if p.bang {
+            last = None;
+        }
+        self.last_output = last;
         self.in_async = saved;
     }
 

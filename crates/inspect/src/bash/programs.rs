@@ -49,6 +49,13 @@ const READERS: &[&str] = &[
     "objdump", "readelf", "size", "sha", "md5", "csvlook", "csvcut", "csvstat", "hd",
 ];
 
+/// Readers that report about a file (hash, size, type, name), not its content.
+const METADATA_READERS: &[&str] = &[
+    "md5sum", "sha1sum", "sha224sum", "sha256sum", "sha384sum", "sha512sum", "b2sum", "cksum",
+    "sum", "wc", "du", "stat", "file", "readlink", "realpath", "ls", "tree", "lsattr", "namei",
+    "exa", "eza", "lsd", "vdir", "dir",
+];
+
 /// Search tools whose first operand is a pattern, then files.
 const PATTERN_FIRST: &[&str] = &[
     "grep", "egrep", "fgrep", "rg", "ag", "ack", "jq", "yq", "gojq", "jaq", "pcregrep", "git-grep",
@@ -144,7 +151,7 @@ impl Shell<'_, '_> {
             self.opaque(format!("command name is computed: {}", clip(&name.text)));
             return Output::Other("computed command".into());
         }
-        if name.glob {
+        if name.glob && !matches!(name.text.as_str(), "[" | "[[") {
             self.opaque(format!("command name is a glob: {}", clip(&name.text)));
             return Output::Other("glob command".into());
         }
@@ -253,8 +260,11 @@ impl Shell<'_, '_> {
                 return out;
             }
             "eval" => {
+                // The text is analyzed for what it shows, but eval is dynamic
+                // execution all the same: never allowed on its own.
                 let joined = join(args);
                 self.nested_code(Lang::Bash, &joined, env, "eval");
+                self.opaque(format!("eval runs text as shell code: {}", clip(&joined.text)));
                 return out;
             }
             "source" | "." => {
@@ -307,15 +317,22 @@ impl Shell<'_, '_> {
         }
 
         // ---- wrappers: the real program follows ----
-        if let Some(inner) = self.unwrap_wrapper(name, args, env) {
+        if let Some(inner) = self.unwrap_wrapper(name, args, env, &stdin) {
             return match inner {
                 Some(rest) if !rest.is_empty() => self.exec(rest, env, stdin, stdout_redirected),
                 _ => out,
             };
         }
 
+        if let Some(o) = self.static_output(name, args, env) {
+            self.exec_op(name, args, ProgramKind::System);
+            return o;
+        }
         if SHELLS.contains(&name) {
             self.exec_op(name, args, ProgramKind::System);
+            if args.first().is_some_and(|a| matches!(a.text.as_str(), "--version" | "--help")) {
+                return out;
+            }
             self.shell_invocation(name, args, env, &stdin);
             return out;
         }
@@ -340,7 +357,12 @@ impl Shell<'_, '_> {
         }
         if READERS.contains(&name) {
             let ops = operands(args, reader_value_opts(name));
+            let metadata_only = METADATA_READERS.contains(&name);
             for v in &ops {
+                // A hash, size or type of an unknown file reveals nothing to guard.
+                if metadata_only && !v.known {
+                    continue;
+                }
                 self.read(v, env);
             }
             if name == "cat" && ops.len() == 1 && ops[0].known {
@@ -374,6 +396,51 @@ impl Shell<'_, '_> {
         }
         self.program_effects(name, args, env, &stdin);
         out
+    }
+
+    /// Commands whose output is known (or is known to be paths below a
+    /// directory), for command substitutions: `$(pwd)`, `$(dirname x)`,
+    /// `$(find src -name '*.rs')`, `$(which cc)`.
+    fn static_output(&mut self, name: &str, args: &[Val], env: &Env) -> Option<Output> {
+        let cwd = env.cwd.clone();
+        match name {
+            "pwd" => cwd.map(Output::Text),
+            "dirname" | "basename" | "realpath" | "readlink" => {
+                let ops = operands(args, "s,suffix,relative-to,relative-base");
+                let [v] = ops.as_slice() else { return None };
+                if !v.known {
+                    return None;
+                }
+                let text = match name {
+                    "dirname" => {
+                        let t = v.text.trim_end_matches('/');
+                        match t.rfind('/') {
+                            Some(0) => "/".to_string(),
+                            Some(i) => t[..i].to_string(),
+                            None => ".".to_string(),
+                        }
+                    }
+                    "basename" => v.text.trim_end_matches('/').rsplit('/').next().unwrap_or("").to_string(),
+                    _ => paths::resolve(cwd.as_deref()?, &v.text),
+                };
+                if name == "realpath" || name == "readlink" {
+                    self.read(v, env);
+                }
+                Some(Output::Text(text))
+            }
+            "which" | "type" => Some(Output::Paths("/usr/bin".into())),
+            "find" => {
+                let roots: Vec<&Val> = args.iter().take_while(|a| !a.text.starts_with('-') && a.text != "(" && a.text != "!").collect();
+                let mut e = env.clone();
+                self.find(args, &mut e);
+                match roots.as_slice() {
+                    [] => cwd.map(Output::Paths),
+                    [r] if r.known => Some(Output::Paths(paths::resolve(cwd.as_deref().unwrap_or("/"), &r.text))),
+                    _ => Some(Output::Other("find".into())),
+                }
+            }
+            _ => None,
+        }
     }
 
     /// Effects of programs with their own argument rules.
@@ -521,6 +588,29 @@ impl Shell<'_, '_> {
                 }
             }
             "mktemp" => {}
+            "ssh-keygen" if args.iter().any(|a| a.text == "-R") => {
+                let home = self.c.ctx.home.clone();
+                match args.windows(2).find(|w| w[0].text == "-f") {
+                    Some(w) => self.write(&w[1], env),
+                    None => self.write(&Val::literal(&format!("{home}/.ssh/known_hosts")), env),
+                }
+            }
+            "ssh-keygen" => {
+                let reading = args.iter().any(|a| matches!(a.text.as_str(), "-l" | "-y" | "-F" | "-R" | "-H" | "-lf" | "-e" | "-i"));
+                if let Some(w) = args.windows(2).find(|w| w[0].text == "-f") {
+                    if reading {
+                        self.read(&w[1], env);
+                    } else {
+                        self.write(&w[1], env);
+                        let mut pub_ = w[1].clone();
+                        pub_.text.push_str(".pub");
+                        self.write(&pub_, env);
+                    }
+                } else if !reading && !args.iter().any(|a| a.text == "-V") {
+                    let home = self.c.ctx.home.clone();
+                    self.write(&Val::literal(&format!("{home}/.ssh/id_rsa")), env);
+                }
+            }
             "sqlite3" | "sqlite" => self.sqlite3(args, env, stdin),
             "psql" | "mysql" | "mariadb" | "pgcli" | "mycli" | "clickhouse-client" | "cockroach" => {
                 self.sql_client(name, args, env, stdin)
@@ -581,7 +671,11 @@ impl Shell<'_, '_> {
                     self.package(name, args);
                 }
                 if let Some(w) = args.windows(2).find(|w| w[0].text == "-f" || w[0].text == "--file") {
-                    self.read(&w[1], env);
+                    if matches!(w[1].text.as_str(), "-" | "/dev/stdin") || !w[1].known {
+                        self.opaque("make reads its makefile from stdin or a computed place");
+                    } else {
+                        self.project_script(&w[1], env, "make -f");
+                    }
                 }
             }
             "docker" | "podman" | "nerdctl" => self.docker(name, args, env),
@@ -601,17 +695,37 @@ impl Shell<'_, '_> {
                 self.read(&Val::literal(&format!("{home}/.bash_history")), env);
             }
             "base64" | "openssl-enc" => {}
+            "java" => {
+                if let Some(w) = args.windows(2).find(|w| w[0].text == "-jar") {
+                    self.project_script(&w[1], env, "java -jar");
+                }
+                self.url_args(name, args);
+            }
             _ => {
-                // An unknown program: files it is given are at least read.
+                // An unknown program: files it is given are at least read, and
+                // URLs it is given are hosts it may reach.
                 for v in operands(args, "") {
                     if looks_like_path(&v.text) {
                         self.read(v, env);
                     }
                 }
+                self.url_args(name, args);
                 if args.iter().any(|a| a.known && has_code_markers(&a.text)) {
                     self.opaque(format!(
                         "{name} is given text with command substitutions, which it may run"
                     ));
+                }
+            }
+        }
+    }
+
+    /// URLs among a program's arguments (`-s http://host/`, `--url=https://x`).
+    fn url_args(&mut self, name: &str, args: &[Val]) {
+        for a in args {
+            let t = a.text.split_once('=').filter(|(k, _)| k.starts_with('-')).map(|(_, v)| v).unwrap_or(&a.text);
+            if let Some((h, p)) = url_host_port(t) {
+                if !t.starts_with("file://") {
+                    self.network(&h, p, name);
                 }
             }
         }
@@ -706,6 +820,9 @@ impl Shell<'_, '_> {
     }
 
     fn python_invocation(&mut self, name: &str, args: &[Val], env: &mut Env, stdin: &Stdin) {
+        if args.first().is_some_and(|a| matches!(a.text.as_str(), "--version" | "-V" | "-VV" | "--help" | "-h")) {
+            return;
+        }
         let mut i = 0;
         while i < args.len() {
             let a = &args[i];
@@ -782,6 +899,27 @@ impl Shell<'_, '_> {
         }
     }
 
+    /// A script in a language without a parser here: project code when it is
+    /// in the workspace and was not written by this same code; opaque otherwise.
+    fn project_script(&mut self, f: &Val, env: &Env, via: &str) {
+        if !f.known {
+            self.opaque(format!("{via} runs a script whose name is computed"));
+            return;
+        }
+        let cwd = self.cwd_or_root(env);
+        let p = paths::resolve(&cwd, &f.text);
+        self.read(f, env);
+        if paths::is_within(&p, &self.c.ctx.workspace) && !self.c.was_written(&p) {
+            self.push(Op::Exec {
+                program: p,
+                argv: Vec::new(),
+                kind: ProgramKind::Project,
+            });
+        } else {
+            self.opaque(format!("{via} runs {} (cannot be inspected)", f.text));
+        }
+    }
+
     fn foreign_interpreter(&mut self, name: &str, args: &[Val], env: &Env, stdin: &Stdin) {
         let code_flags: &[&str] = match name {
             "perl" => &["-e", "-E"],
@@ -841,7 +979,13 @@ impl Shell<'_, '_> {
 
     /// Wrappers: returns `Some(rest)` when `name` is a wrapper and `rest` is
     /// the command it runs (`None` inside when it runs nothing).
-    fn unwrap_wrapper(&mut self, name: &str, args: &[Val], env: &mut Env) -> Option<Option<Vec<Val>>> {
+    fn unwrap_wrapper(
+        &mut self,
+        name: &str,
+        args: &[Val],
+        env: &mut Env,
+        stdin: &Stdin,
+    ) -> Option<Option<Vec<Val>>> {
         let skip_opts = |args: &[Val], with_value: &str, stop_at_first: bool| -> usize {
             let wv: Vec<&str> = with_value.split(',').filter(|s| !s.is_empty()).collect();
             let mut i = 0;
@@ -1003,8 +1147,34 @@ impl Shell<'_, '_> {
                 if cmd.is_empty() {
                     cmd.push(Val::literal("echo"));
                 }
-                // The arguments xargs adds come from stdin: unknown.
+                // The arguments xargs adds come from stdin: known when stdin is.
                 let replace = args.windows(2).find(|w| w[0].text == "-I" || w[0].text == "-i").map(|w| w[1].text.clone());
+                if let Stdin::Text(t) = stdin {
+                    let nul = args.iter().any(|a| a.text == "-0" || a.text == "--null");
+                    let items: Vec<&str> = if nul {
+                        t.split('\0').filter(|x| !x.is_empty()).collect()
+                    } else if replace.is_some() {
+                        t.lines().filter(|x| !x.trim().is_empty()).collect()
+                    } else {
+                        t.split_whitespace().collect()
+                    };
+                    if items.len() <= 16 {
+                        match &replace {
+                            Some(r) => {
+                                for it in items {
+                                    let c: Vec<Val> = cmd.iter().map(|a| Val::literal(&a.text.replace(r.as_str(), it))).collect();
+                                    let mut e = env.clone();
+                                    self.exec(c, &mut e, Stdin::Inherited, false);
+                                }
+                                return Some(None);
+                            }
+                            None => {
+                                cmd.extend(items.into_iter().map(Val::literal));
+                                return Some(Some(cmd));
+                            }
+                        }
+                    }
+                }
                 let unknown = Val::unknown("{xargs input}");
                 match replace {
                     Some(r) => {
@@ -1166,11 +1336,21 @@ impl Shell<'_, '_> {
             }
             return;
         }
+        let remote_dest = dest.as_ref().and_then(|d| remote_host(&d.text));
         for s in &srcs {
             if remote_host(&s.text).is_some() {
                 continue;
             }
             self.read(s, env);
+            if let Some(h) = &remote_dest {
+                if let Some(p) = self.path_of(s, env) {
+                    self.push(Op::Upload {
+                        path: p,
+                        host: h.clone(),
+                        via: name.to_string(),
+                    });
+                }
+            }
             if name == "mv" {
                 let recursive = true;
                 self.delete(s, env, recursive);
@@ -1333,8 +1513,7 @@ impl Shell<'_, '_> {
         for w in args.windows(2) {
             if w[0].text == "-f" {
                 has_f = true;
-                self.read(&w[1], env);
-                self.opaque("awk runs a program file");
+                self.project_script(&w[1], env, "awk");
             }
         }
         let ops = operands(args, "F,v,f,field-separator,assign,file");
@@ -1714,6 +1893,8 @@ impl Shell<'_, '_> {
 
     fn http_client(&mut self, name: &str, args: &[Val], env: &Env) {
         let mut urls = 0;
+        let mut uploads: Vec<Val> = Vec::new();
+        let mut hosts: Vec<String> = Vec::new();
         let mut i = 0;
         let value_flags_read = ["-d", "--data", "--data-binary", "--data-raw", "--data-urlencode", "-F", "--form", "-T", "--upload-file", "--post-file", "--body-file", "-K", "--config", "--cert", "--key", "--cacert", "-b", "--cookie", "--netrc-file", "-i", "--input-file"];
         let value_flags_write = ["-o", "--output", "-O", "--output-document", "-c", "--cookie-jar", "-D", "--dump-header", "--trace", "--trace-ascii", "-P", "--directory-prefix", "--stderr", "-a", "--append-output", "--output-file"];
@@ -1743,11 +1924,16 @@ impl Shell<'_, '_> {
                         if let Some(f) = v.text.strip_prefix('@') {
                             if f != "-" {
                                 self.read(&sub_val(&v, f), env);
+                                uploads.push(sub_val(&v, f));
                             }
                         } else if let Some(pos) = v.text.find("=@").or_else(|| v.text.find("=<")) {
                             let f = v.text[pos + 2..].split(';').next().unwrap_or("");
                             self.read(&sub_val(&v, f), env);
-                        } else if matches!(flag, "-T" | "--upload-file" | "--post-file" | "--body-file" | "-K" | "--config" | "--netrc-file" | "-i" | "--input-file") {
+                            uploads.push(sub_val(&v, f));
+                        } else if matches!(flag, "-T" | "--upload-file" | "--post-file" | "--body-file") {
+                            self.read(&v, env);
+                            uploads.push(v.clone());
+                        } else if matches!(flag, "-K" | "--config" | "--netrc-file" | "-i" | "--input-file") {
                             self.read(&v, env);
                         }
                     } else if writes && v.text != "-" {
@@ -1760,6 +1946,7 @@ impl Shell<'_, '_> {
             if !t.starts_with('-') {
                 if let Some((h, p)) = url_host_port(&a.text) {
                     urls += 1;
+                    hosts.push(h.clone());
                     self.network(&h, p, name);
                     if name == "curl" && a.text.starts_with("file://") {
                         self.read(&Val::literal(&a.text[7..]), env);
@@ -1788,6 +1975,16 @@ impl Shell<'_, '_> {
             self.write_cwd(env);
         }
         let _ = urls;
+        let host = hosts.first().cloned().unwrap_or_else(|| "?".into());
+        for f in uploads {
+            if let Some(p) = self.path_of(&f, env) {
+                self.push(Op::Upload {
+                    path: p,
+                    host: host.clone(),
+                    via: name.to_string(),
+                });
+            }
+        }
     }
 
     fn net_tool(&mut self, name: &str, args: &[Val], env: &Env, stdin: &Stdin) {

@@ -7,6 +7,9 @@
 
 use brush_parser::word::{Parameter, ParameterExpr, SpecialParameter, TildeExpr, WordPiece};
 
+/// Stands where an unquoted expansion's whitespace splits a word into fields.
+pub const FIELD_SPLIT: char = '\u{1f}';
+
 /// The static value of one shell word.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Val {
@@ -88,8 +91,10 @@ pub trait Scope {
     fn positional(&self, n: u32) -> Option<Val>;
     fn home(&self) -> &str;
     fn cwd(&self) -> Option<&str>;
-    /// Analyze code found inside a word (`$(...)`, backticks) as nested shell code.
-    fn substitution(&mut self, code: &str);
+    /// Analyze code found inside a word (`$(...)`, backticks) as nested shell
+    /// code; returns its output when that is known statically (fully, or as
+    /// a known prefix such as the root `find` lists).
+    fn substitution(&mut self, code: &str) -> Option<Val>;
     /// Report something in a word that cannot be analyzed at all.
     fn opaque(&mut self, reason: String);
 }
@@ -181,13 +186,30 @@ fn expand_piece(piece: &WordPiece, quoted: bool, v: &mut Val, scope: &mut dyn Sc
             _ => v.push_unknown("~-"),
         },
         WordPiece::ParameterExpansion(p) => {
-            let e = expand_parameter(p, scope);
+            let mut e = expand_parameter(p, scope);
+            if !quoted && e.known {
+                e.text = split_fields(&e.text);
+            }
             v.append(e);
         }
         WordPiece::CommandSubstitution(code) | WordPiece::BackquotedCommandSubstitution(code) => {
-            scope.substitution(code);
-            v.computed = true;
-            v.push_unknown(&format!("$({})", clip(code)));
+            match scope.substitution(code) {
+                Some(out) if out.known => {
+                    if quoted {
+                        v.push_known(&out.text)
+                    } else {
+                        v.push_known(&split_fields(&out.text))
+                    }
+                }
+                Some(out) => {
+                    v.append(out);
+                    v.computed = true;
+                }
+                None => {
+                    v.computed = true;
+                    v.push_unknown(&format!("$({})", clip(code)));
+                }
+            }
         }
         WordPiece::EscapeSequence(s) => {
             let s = s.strip_prefix('\\').unwrap_or(s);
@@ -211,6 +233,15 @@ fn expand_piece(piece: &WordPiece, quoted: bool, v: &mut Val, scope: &mut dyn Sc
                 }
             }
         }
+    }
+}
+
+/// Mark where an unquoted expansion splits into fields (default IFS).
+fn split_fields(t: &str) -> String {
+    if t.contains([' ', '\t', '\n']) {
+        t.replace([' ', '\t', '\n'], &FIELD_SPLIT.to_string())
+    } else {
+        t.to_string()
     }
 }
 
