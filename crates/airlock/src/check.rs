@@ -7,7 +7,9 @@ use gate::{Checked, Gate, Proposal};
 use policy::Verdict;
 use serde_json::json;
 
-use crate::cli::{CheckArgs, EXIT_ALLOW, EXIT_ASK, EXIT_BAD_INPUT, EXIT_DENY, EXIT_INTERNAL, Format};
+use crate::cli::{
+    CheckArgs, EXIT_ALLOW, EXIT_ASK, EXIT_BAD_INPUT, EXIT_DENY, EXIT_INTERNAL, Format,
+};
 
 fn exit_for(v: Verdict) -> u8 {
     match v {
@@ -41,12 +43,20 @@ fn print_text(c: &Checked, out: &mut impl Write) -> std::io::Result<()> {
     writeln!(out, "digest:   {}", c.digest)?;
     writeln!(out, "operations:")?;
     for (i, op) in c.operations.iter().enumerate() {
-        writeln!(out, "  [{i}] {}", serde_json::to_string(op).unwrap_or_default())?;
+        writeln!(
+            out,
+            "  [{i}] {}",
+            serde_json::to_string(op).unwrap_or_default()
+        )?;
     }
     if !c.reasons.is_empty() {
         writeln!(out, "reasons:")?;
         for r in &c.reasons {
-            writeln!(out, "  {} [{}] op {}: {}", r.verdict, r.rule, r.op, r.message)?;
+            writeln!(
+                out,
+                "  {} [{}] op {}: {}",
+                r.verdict, r.rule, r.op, r.message
+            )?;
         }
     }
     Ok(())
@@ -68,7 +78,9 @@ pub fn run(a: CheckArgs) -> ExitCode {
     }
     let proposal = if a.stdin_json {
         let mut buf = Vec::new();
-        let limit = (a.gate.max_code_bytes as u64).saturating_mul(2).saturating_add(1 << 16);
+        let limit = (a.gate.max_code_bytes as u64)
+            .saturating_mul(2)
+            .saturating_add(1 << 16);
         if let Err(e) = std::io::stdin().take(limit + 1).read_to_end(&mut buf) {
             return fail(a.format, &format!("cannot read stdin: {e}"));
         }
@@ -88,19 +100,33 @@ pub fn run(a: CheckArgs) -> ExitCode {
             (None, Some(f)) => match std::fs::read(f) {
                 Ok(b) => match String::from_utf8(b) {
                     Ok(s) => s,
-                    Err(_) => return fail(a.format, &format!("{} is not valid UTF-8", f.display())),
+                    Err(_) => {
+                        return fail(a.format, &format!("{} is not valid UTF-8", f.display()));
+                    }
                 },
                 Err(e) => return fail(a.format, &format!("cannot read {}: {e}", f.display())),
             },
-            (None, None) => return fail(a.format, "give the code with --code, --file, --stdin-json or --jsonl"),
+            (None, None) => {
+                return fail(
+                    a.format,
+                    "give the code with --code, --file, --stdin-json or --jsonl",
+                );
+            }
         };
-        Proposal { lang, code, cwd: None, id: None }
+        Proposal {
+            lang,
+            code,
+            cwd: None,
+            id: None,
+        }
     };
     match gate.check(&proposal) {
         Ok(c) => {
             let mut out = std::io::stdout().lock();
             let r = match a.format {
-                Format::Json => serde_json::to_writer(&mut out, &c).map_err(std::io::Error::other).and_then(|_| writeln!(out)),
+                Format::Json => serde_json::to_writer(&mut out, &c)
+                    .map_err(std::io::Error::other)
+                    .and_then(|_| writeln!(out)),
                 Format::Text => print_text(&c, &mut out),
             };
             if r.is_err() {

@@ -13,7 +13,11 @@ pub const EXIT_ASK: u8 = 10;
 pub const EXIT_DENY: u8 = 20;
 
 #[derive(Parser, Debug)]
-#[command(name = "airlock", version, about = "An execution gate for code that AI agents propose")]
+#[command(
+    name = "airlock",
+    version,
+    about = "An execution gate for code that AI agents propose"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub cmd: Cmd,

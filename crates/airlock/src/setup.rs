@@ -68,7 +68,8 @@ pub fn load_policy(path: Option<&Path>, workspace: Option<&str>) -> Result<Polic
                     ));
                 }
             }
-            let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read policy {}: {e}", p.display()))?;
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| format!("cannot read policy {}: {e}", p.display()))?;
             Policy::from_toml(&text).map_err(|e| format!("invalid policy {}: {e}", p.display()))
         }
     }
@@ -115,7 +116,11 @@ pub fn policy_show(path: Option<&Path>) -> ExitCode {
             };
             println!("# policy: {}", p.file.name);
             println!("# version: {}", p.version);
-            println!("# source: {}", path.map(|p| p.display().to_string()).unwrap_or_else(|| "built-in".into()));
+            println!(
+                "# source: {}",
+                path.map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "built-in".into())
+            );
             print!("{text}");
             ExitCode::from(EXIT_ALLOW)
         }
@@ -145,7 +150,12 @@ pub fn policy_check(file: &Path) -> ExitCode {
                 eprintln!("{}: {m}", file.display());
             }
             if problems.is_empty() {
-                println!("{}: ok ({} rules, version {})", file.display(), p.rule_ids().count(), p.version);
+                println!(
+                    "{}: ok ({} rules, version {})",
+                    file.display(),
+                    p.rule_ids().count(),
+                    p.version
+                );
                 ExitCode::from(EXIT_ALLOW)
             } else {
                 ExitCode::from(EXIT_BAD_INPUT)

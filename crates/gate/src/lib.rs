@@ -106,7 +106,9 @@ pub struct Gate {
 
 impl Gate {
     pub fn new(policy: Policy, scope: Scope, limits: Limits) -> Result<Gate, GateError> {
-        let bound = policy.bind(&scope).map_err(|e| GateError::Policy(e.to_string()))?;
+        let bound = policy
+            .bind(&scope)
+            .map_err(|e| GateError::Policy(e.to_string()))?;
         Ok(Gate {
             bound,
             scope,
@@ -131,7 +133,8 @@ impl Gate {
 
     /// Inspect and decide one proposal.
     pub fn check(&self, p: &Proposal) -> Result<Checked, GateError> {
-        let lang = Lang::parse(&p.lang).ok_or_else(|| GateError::UnknownLanguage(p.lang.clone()))?;
+        let lang =
+            Lang::parse(&p.lang).ok_or_else(|| GateError::UnknownLanguage(p.lang.clone()))?;
         if p.code.len() > self.limits.max_code_bytes {
             return Err(GateError::TooLarge {
                 size: p.code.len(),
@@ -148,7 +151,10 @@ impl Gate {
             return Err(GateError::TooDeep(self.limits.max_nesting));
         }
         let cwd = match p.cwd.as_deref() {
-            None | Some("") => self.default_cwd.clone().unwrap_or_else(|| self.scope.workspace.clone()),
+            None | Some("") => self
+                .default_cwd
+                .clone()
+                .unwrap_or_else(|| self.scope.workspace.clone()),
             Some(c) => inspect::paths::resolve(&self.scope.workspace, c),
         };
         if !inspect::paths::is_within(&cwd, &self.scope.workspace) {

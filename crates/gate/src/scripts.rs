@@ -51,12 +51,16 @@ fn read_script(path: &str, ctx: &Context, limits: &Limits) -> Read_ {
         return Read_::Problem(format!("runs {path}, which cannot be read: {e}"));
     }
     if buf.len() as u64 > limits.max_script_bytes {
-        return Read_::Problem(format!("runs {path}, which grew past the size limit while read"));
+        return Read_::Problem(format!(
+            "runs {path}, which grew past the size limit while read"
+        ));
     }
     let sha = crate::digest::hex(&Sha256::digest(&buf));
     match String::from_utf8(buf) {
         Ok(t) => Read_::Text(t, sha),
-        Err(_) => Read_::Problem(format!("runs {path}, which is not UTF-8 text (a binary cannot be inspected)")),
+        Err(_) => Read_::Problem(format!(
+            "runs {path}, which is not UTF-8 text (a binary cannot be inspected)"
+        )),
     }
 }
 

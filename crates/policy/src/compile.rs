@@ -67,6 +67,7 @@ struct Rule {
     hosts: Option<GlobSet>,
     except_hosts: Option<GlobSet>,
     unless_granted: bool,
+    granted_only: bool,
     sql_kinds: Vec<SqlKind>,
     verbs: Option<GlobSet>,
     envs: Vec<String>,
@@ -83,7 +84,11 @@ pub struct BoundPolicy {
     paths: Vec<(Vec<Pat>, Vec<Pat>)>,
 }
 
-fn globset(items: &[String], what: &str, case_insensitive: bool) -> Result<Option<GlobSet>, String> {
+fn globset(
+    items: &[String],
+    what: &str,
+    case_insensitive: bool,
+) -> Result<Option<GlobSet>, String> {
     if items.is_empty() {
         return Ok(None);
     }
@@ -96,7 +101,9 @@ fn globset(items: &[String], what: &str, case_insensitive: bool) -> Result<Optio
             .map_err(|e| format!("bad {what} pattern {i:?}: {e}"))?;
         b.add(g);
     }
-    b.build().map(Some).map_err(|e| format!("bad {what} patterns: {e}"))
+    b.build()
+        .map(Some)
+        .map_err(|e| format!("bad {what} patterns: {e}"))
 }
 
 fn regex(r: &Option<String>, what: &str) -> Result<Option<Regex>, String> {
@@ -135,27 +142,56 @@ impl Policy {
     fn compile(file: PolicyFile, text: &str) -> Result<Policy, CompileError> {
         let err = |line: Option<usize>, message: String| CompileError { line, message };
         if file.schema != 1 {
-            return Err(err(None, format!("unsupported policy schema {} (this build reads 1)", file.schema)));
+            return Err(err(
+                None,
+                format!(
+                    "unsupported policy schema {} (this build reads 1)",
+                    file.schema
+                ),
+            ));
         }
         let default = match Verdict::parse(&file.default) {
             Some(Verdict::Allow) => {
-                return Err(err(None, "default must be ask or deny: an allowlist never allows by default".into()));
+                return Err(err(
+                    None,
+                    "default must be ask or deny: an allowlist never allows by default".into(),
+                ));
             }
             Some(v) => v,
-            None => return Err(err(None, format!("default: unknown verdict {:?}", file.default))),
+            None => {
+                return Err(err(
+                    None,
+                    format!("default: unknown verdict {:?}", file.default),
+                ));
+            }
         };
         let opaque = match Verdict::parse(&file.opaque) {
             Some(Verdict::Allow) => {
-                return Err(err(None, "opaque must be ask or deny: code whose effect is unknown never auto-allows".into()));
+                return Err(err(
+                    None,
+                    "opaque must be ask or deny: code whose effect is unknown never auto-allows"
+                        .into(),
+                ));
             }
             Some(v) => v,
-            None => return Err(err(None, format!("opaque: unknown verdict {:?}", file.opaque))),
+            None => {
+                return Err(err(
+                    None,
+                    format!("opaque: unknown verdict {:?}", file.opaque),
+                ));
+            }
         };
         let envs = ["dev", "staging", "prod", "scratch"];
         let mut db_env = HashMap::new();
         for d in &file.databases {
             if !envs.contains(&d.env.as_str()) {
-                return Err(err(None, format!("database {}: unknown environment {:?} (dev, staging, prod, scratch)", d.name, d.env)));
+                return Err(err(
+                    None,
+                    format!(
+                        "database {}: unknown environment {:?} (dev, staging, prod, scratch)",
+                        d.name, d.env
+                    ),
+                ));
             }
             db_env.insert(d.name.to_ascii_lowercase(), d.env.clone());
         }
@@ -166,10 +202,12 @@ impl Policy {
             if !seen.insert(r.id.clone()) {
                 return Err(err(line, format!("rule id {:?} is used twice", r.id)));
             }
-            let rule = compile_rule(r, &envs).map_err(|m| err(line, format!("rule {}: {m}", r.id)))?;
+            let rule =
+                compile_rule(r, &envs).map_err(|m| err(line, format!("rule {}: {m}", r.id)))?;
             rules.push(rule);
         }
-        let canonical = serde_jcs::to_string(&file).map_err(|e| err(None, format!("cannot canonicalize policy: {e}")))?;
+        let canonical = serde_jcs::to_string(&file)
+            .map_err(|e| err(None, format!("cannot canonicalize policy: {e}")))?;
         let digest = Sha256::digest(canonical.as_bytes());
         let version = format!("sha256:{}", hex(&digest));
         let default_db_env = file.default_database_env.clone();
@@ -239,9 +277,17 @@ impl Policy {
         let mut problems = Vec::new();
         for (i, decl) in self.file.rules.iter().enumerate() {
             let Some(ex) = &decl.examples else { continue };
-            for (code, want) in ex.matches.iter().map(|c| (c, true)).chain(ex.not_match.iter().map(|c| (c, false))) {
+            for (code, want) in ex
+                .matches
+                .iter()
+                .map(|c| (c, true))
+                .chain(ex.not_match.iter().map(|c| (c, false)))
+            {
                 let a = inspect::analyze(inspect::Lang::Bash, code, &ctx);
-                let hit = a.ops.iter().any(|op| bound.rule_matches(i, op, &Grants::default()).is_some());
+                let hit = a
+                    .ops
+                    .iter()
+                    .any(|op| bound.rule_matches(i, op, &Grants::default()).is_some());
                 if hit != want {
                     problems.push(format!(
                         "rule {}: example {:?} {} but should {}",
@@ -262,7 +308,9 @@ fn bind_paths(list: &[String], scope: &Scope) -> Result<Vec<Pat>, String> {
     for p in list {
         if p.contains("{airlock}") {
             for a in &scope.airlock_paths {
-                out.push(Pat::compile(&p.replace("{airlock}", a.trim_end_matches('/')))?);
+                out.push(Pat::compile(
+                    &p.replace("{airlock}", a.trim_end_matches('/')),
+                )?);
             }
             continue;
         }
@@ -276,11 +324,15 @@ fn bind_paths(list: &[String], scope: &Scope) -> Result<Vec<Pat>, String> {
 }
 
 fn compile_rule(r: &RuleDecl, envs: &[&str]) -> Result<Rule, String> {
-    let verdict = Verdict::parse(&r.verdict).ok_or_else(|| format!("unknown verdict {:?}", r.verdict))?;
+    let verdict =
+        Verdict::parse(&r.verdict).ok_or_else(|| format!("unknown verdict {:?}", r.verdict))?;
     let mut kinds = Vec::new();
     for k in r.op.list() {
         let Some(kk) = OP_KINDS.iter().find(|x| **x == k) else {
-            return Err(format!("unknown op kind {k:?} (one of {})", OP_KINDS.join(", ")));
+            return Err(format!(
+                "unknown op kind {k:?} (one of {})",
+                OP_KINDS.join(", ")
+            ));
         };
         kinds.push(*kk);
     }
@@ -317,7 +369,10 @@ fn compile_rule(r: &RuleDecl, envs: &[&str]) -> Result<Rule, String> {
         }
     }
     for p in r.paths.iter().chain(&r.except_paths) {
-        let probe = p.replace("{workspace}", "/w").replace("{home}", "/h").replace("{airlock}", "/a");
+        let probe = p
+            .replace("{workspace}", "/w")
+            .replace("{home}", "/h")
+            .replace("{airlock}", "/a");
         Pat::compile(&probe)?;
     }
     Ok(Rule {
@@ -337,6 +392,7 @@ fn compile_rule(r: &RuleDecl, envs: &[&str]) -> Result<Rule, String> {
         hosts: globset(&r.hosts, "host", true)?,
         except_hosts: globset(&r.except_hosts, "host", true)?,
         unless_granted: r.unless_granted,
+        granted_only: r.granted_only,
         sql_kinds,
         verbs: globset(&r.verbs, "verb", true)?,
         envs: r.envs.clone(),
@@ -388,14 +444,22 @@ impl BoundPolicy {
         }
         let (paths, except) = &self.paths[i];
         match op {
-            Op::Exec { program, argv, kind } => {
+            Op::Exec {
+                program,
+                argv,
+                kind,
+            } => {
                 if let Some(pk) = r.program_kind {
                     if pk != *kind {
                         return None;
                     }
                 }
                 if let Some(g) = &r.programs {
-                    let base = if *kind == ProgramKind::System { program.as_str() } else { program.rsplit('/').next().unwrap_or(program) };
+                    let base = if *kind == ProgramKind::System {
+                        program.as_str()
+                    } else {
+                        program.rsplit('/').next().unwrap_or(program)
+                    };
                     if !g.is_match(base) && !g.is_match(program) {
                         return None;
                     }
@@ -418,7 +482,10 @@ impl BoundPolicy {
                 }
                 Some(Hit::Certain)
             }
-            Op::FileRead { path } | Op::FileWrite { path } | Op::FileDelete { path, .. } | Op::FileMode { path, .. } => {
+            Op::FileRead { path }
+            | Op::FileWrite { path }
+            | Op::FileDelete { path, .. }
+            | Op::FileMode { path, .. } => {
                 if let (Some(want), Op::FileDelete { recursive, .. }) = (r.recursive, op) {
                     if want != *recursive {
                         return None;
@@ -437,7 +504,10 @@ impl BoundPolicy {
                     return Some(Hit::Certain);
                 }
                 if r.verdict == Verdict::Allow {
-                    paths.iter().any(|p| p.covers(&scope)).then_some(Hit::Certain)
+                    paths
+                        .iter()
+                        .any(|p| p.covers(&scope))
+                        .then_some(Hit::Certain)
                 } else {
                     let mut best = None;
                     for p in paths {
@@ -482,6 +552,9 @@ impl BoundPolicy {
                 if r.unless_granted && host_granted(host, grants) {
                     return None;
                 }
+                if r.granted_only && !host_granted(host, grants) {
+                    return None;
+                }
                 if let Some(e) = &r.except_hosts {
                     if e.is_match(host) {
                         return None;
@@ -508,13 +581,20 @@ impl BoundPolicy {
                     }
                 }
                 if let Some(u) = r.unrestricted {
-                    let is_unrestricted = s.where_tautological && matches!(s.kind, SqlKind::Dml) && (s.verb.starts_with("UPDATE") || s.verb.starts_with("DELETE") || s.verb.starts_with("MERGE"));
+                    let is_unrestricted = s.where_tautological
+                        && matches!(s.kind, SqlKind::Dml)
+                        && (s.verb.starts_with("UPDATE")
+                            || s.verb.starts_with("DELETE")
+                            || s.verb.starts_with("MERGE"));
                     if u != is_unrestricted {
                         return None;
                     }
                 }
                 if !r.dangers.is_empty() {
-                    let any = r.dangers.iter().any(|d| d == "*" && !s.dangers.is_empty() || s.dangers.contains(d));
+                    let any = r
+                        .dangers
+                        .iter()
+                        .any(|d| d == "*" && !s.dangers.is_empty() || s.dangers.contains(d));
                     if !any {
                         return None;
                     }
@@ -554,13 +634,20 @@ impl BoundPolicy {
                     rule = r.id.clone();
                 }
             }
-            out.push(Reason { verdict: v, rule, op: idx, message: msg });
+            out.push(Reason {
+                verdict: v,
+                rule,
+                op: idx,
+                message: msg,
+            });
             return v;
         }
         let mut best: Option<(Verdict, usize)> = None;
         let mut possible_note = false;
         for (i, r) in self.policy.rules.iter().enumerate() {
-            let Some(hit) = self.rule_matches(i, op, grants) else { continue };
+            let Some(hit) = self.rule_matches(i, op, grants) else {
+                continue;
+            };
             let v = match (hit, r.verdict) {
                 (Hit::Possible, Verdict::Deny) => {
                     possible_note = true;
@@ -583,11 +670,19 @@ impl BoundPolicy {
             Some((v, i)) => {
                 let r = &self.policy.rules[i];
                 let message = if possible_note && v != Verdict::Allow {
-                    format!("{} (the path is not fully known and may fall under this rule)", r.reason)
+                    format!(
+                        "{} (the path is not fully known and may fall under this rule)",
+                        r.reason
+                    )
                 } else {
                     r.reason.clone()
                 };
-                out.push(Reason { verdict: v, rule: r.id.clone(), op: idx, message });
+                out.push(Reason {
+                    verdict: v,
+                    rule: r.id.clone(),
+                    op: idx,
+                    message,
+                });
                 v
             }
             None => {
@@ -596,7 +691,10 @@ impl BoundPolicy {
                     verdict: v,
                     rule: "default".into(),
                     op: idx,
-                    message: format!("no rule allows this {} operation", op.kind_name().replace('_', " ")),
+                    message: format!(
+                        "no rule allows this {} operation",
+                        op.kind_name().replace('_', " ")
+                    ),
                 });
                 v
             }

@@ -26,7 +26,10 @@ pub enum Pat {
 pub enum PathScope<'a> {
     Exact(&'a str),
     /// Some entries below `base` (not `base` itself); `text` is the glob as written.
-    Children { base: String, text: &'a str },
+    Children {
+        base: String,
+        text: &'a str,
+    },
     /// `base` and everything below it.
     Whole(String),
 }
@@ -46,7 +49,9 @@ fn strictly_within(p: &str, root: &str) -> bool {
 impl Pat {
     pub fn compile(text: &str) -> Result<Pat, String> {
         if !text.starts_with('/') && !text.starts_with("**") {
-            return Err(format!("path pattern {text:?} must be absolute (or start with **)"));
+            return Err(format!(
+                "path pattern {text:?} must be absolute (or start with **)"
+            ));
         }
         if let Some(root) = text.strip_suffix("/**") {
             if !has_meta(root) {
@@ -66,7 +71,11 @@ impl Pat {
             Some(0) | None => "/".to_string(),
             Some(i) => text[..i].to_string(),
         };
-        let last = text.rsplit('/').next().unwrap_or("").replace(['*', '?'], "x");
+        let last = text
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .replace(['*', '?'], "x");
         Ok(Pat::Glob {
             m: g.compile_matcher(),
             prefix,
@@ -103,12 +112,14 @@ impl Pat {
                     return Some(true);
                 }
                 let hit = match self {
-                    Pat::Literal(l) => strictly_within(l, base),
-                    Pat::Subtree(r) => strictly_within(r, base),
+                    Pat::Literal(l) => strictly_within(l, base) && glob_may_name(text, l),
+                    Pat::Subtree(r) => strictly_within(r, base) && glob_may_name(text, r),
                     Pat::Glob { m, prefix, last } => {
                         m.is_match(text)
-                            || strictly_within(prefix, base)
-                            || (within(base, prefix) && m.is_match(format!("{base}/{last}")))
+                            || (strictly_within(prefix, base) && glob_may_name(text, prefix))
+                            || (within(base, prefix)
+                                && last_component_may_match(text, last)
+                                && m.is_match(format!("{base}/{last}")))
                     }
                 };
                 hit.then_some(false)
@@ -132,6 +143,39 @@ impl Pat {
                 hit.then_some(false)
             }
         }
+    }
+}
+
+/// Could the shell glob `text` name `path` or something below it? Compares
+/// component by component (shell rules: `*` does not match a leading dot).
+fn glob_may_name(text: &str, path: &str) -> bool {
+    let g: Vec<&str> = text.split('/').collect();
+    let p: Vec<&str> = path.split('/').collect();
+    for (gc, pc) in g.iter().zip(p.iter()) {
+        if !component_matches(gc, pc) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Could the last component of the glob `text` be `name`?
+fn last_component_may_match(text: &str, name: &str) -> bool {
+    let last = text.rsplit('/').next().unwrap_or(text);
+    // A pattern's probe name with wildcards left (`x`) says little: be conservative.
+    component_matches(last, name)
+}
+
+fn component_matches(glob: &str, name: &str) -> bool {
+    if !has_meta(glob) {
+        return glob == name;
+    }
+    if name.starts_with('.') && !glob.starts_with('.') {
+        return false;
+    }
+    match GlobBuilder::new(glob).literal_separator(true).build() {
+        Ok(g) => g.compile_matcher().is_match(name),
+        Err(_) => true,
     }
 }
 
@@ -178,8 +222,14 @@ mod tests {
         assert!(ws.covers(&PathScope::Exact("/w/a")));
         assert!(ws.covers(&PathScope::Whole("/w/build".into())));
         let ssh = Pat::compile("/home/u/.ssh/**").unwrap();
-        assert_eq!(ssh.overlaps(&PathScope::Whole("/home/u".into())), Some(false));
-        assert_eq!(ssh.overlaps(&PathScope::Exact("/home/u/.ssh/id_rsa")), Some(true));
+        assert_eq!(
+            ssh.overlaps(&PathScope::Whole("/home/u".into())),
+            Some(false)
+        );
+        assert_eq!(
+            ssh.overlaps(&PathScope::Exact("/home/u/.ssh/id_rsa")),
+            Some(true)
+        );
         assert_eq!(ssh.overlaps(&PathScope::Whole("/w".into())), None);
     }
 

@@ -79,6 +79,9 @@ pub struct RuleDecl {
     /// The rule does not apply to hosts the task grants.
     #[serde(default)]
     pub unless_granted: bool,
+    /// The rule applies only to hosts the task grants.
+    #[serde(default)]
+    pub granted_only: bool,
 
     // sql
     #[serde(default)]

@@ -185,7 +185,9 @@ impl<'c, 'a> Shell<'c, 'a> {
             self.opaque("command substitutions nested too deep");
             return None;
         }
-        let out = match brush_parser::Parser::new(code.as_bytes(), &words::options()).parse_program() {
+        let out = match brush_parser::Parser::new(code.as_bytes(), &words::options())
+            .parse_program()
+        {
             Ok(p) => {
                 let saved = self.in_async;
                 self.last_output = None;
@@ -209,7 +211,10 @@ impl<'c, 'a> Shell<'c, 'a> {
                 }
             }
             Err(_) => {
-                self.opaque(format!("command substitution does not parse: {}", clip(code)));
+                self.opaque(format!(
+                    "command substitution does not parse: {}",
+                    clip(code)
+                ));
                 None
             }
         };
@@ -380,7 +385,10 @@ impl<'c, 'a> Shell<'c, 'a> {
         match cc {
             C::Arithmetic(a) => self.arith_text(&a.expr.value, env),
             C::ArithmeticForClause(f) => {
-                for e in [&f.initializer, &f.condition, &f.updater].into_iter().flatten() {
+                for e in [&f.initializer, &f.condition, &f.updater]
+                    .into_iter()
+                    .flatten()
+                {
                     self.arith_text(&e.value, env);
                 }
                 if f.condition.is_none() && !has_exit(&f.body.list) {
@@ -608,7 +616,9 @@ impl<'c, 'a> Shell<'c, 'a> {
             }
             match item {
                 ast::CommandPrefixOrSuffixItem::IoRedirect(r) => redirs.push(r.clone()),
-                ast::CommandPrefixOrSuffixItem::Word(w) => self.expand_args(&w.value, env, &mut argv),
+                ast::CommandPrefixOrSuffixItem::Word(w) => {
+                    self.expand_args(&w.value, env, &mut argv)
+                }
                 ast::CommandPrefixOrSuffixItem::AssignmentWord(a, w) => {
                     if is_prefix && argv.is_empty() {
                         let (n, v) = self.assignment(a, env);
@@ -681,7 +691,9 @@ impl<'c, 'a> Shell<'c, 'a> {
         };
         let v = if a.append {
             match env.vars.get(&name) {
-                Some(old) if old.known && v.known => Val::literal(&format!("{}{}", old.text, v.text)),
+                Some(old) if old.known && v.known => {
+                    Val::literal(&format!("{}{}", old.text, v.text))
+                }
                 _ => Val::unknown(&format!("${name}")),
             }
         } else {
@@ -693,10 +705,24 @@ impl<'c, 'a> Shell<'c, 'a> {
     /// Variables that make programs load or run other code.
     fn check_env_assignment(&mut self, name: &str, v: &Val, env: &Env, for_command: bool) {
         match name {
-            "LD_PRELOAD" | "LD_AUDIT" | "LD_LIBRARY_PATH" | "DYLD_INSERT_LIBRARIES"
-            | "PYTHONPATH" | "PYTHONSTARTUP" | "PERL5OPT" | "PERL5LIB" | "RUBYOPT"
-            | "NODE_OPTIONS" | "BASH_ENV" | "ENV" | "PROMPT_COMMAND" | "GIT_EXEC_PATH"
-            | "GIT_TEMPLATE_DIR" | "GIT_CONFIG_GLOBAL" | "GIT_CONFIG" | "GIT_DIR"
+            "LD_PRELOAD"
+            | "LD_AUDIT"
+            | "LD_LIBRARY_PATH"
+            | "DYLD_INSERT_LIBRARIES"
+            | "PYTHONPATH"
+            | "PYTHONSTARTUP"
+            | "PERL5OPT"
+            | "PERL5LIB"
+            | "RUBYOPT"
+            | "NODE_OPTIONS"
+            | "BASH_ENV"
+            | "ENV"
+            | "PROMPT_COMMAND"
+            | "GIT_EXEC_PATH"
+            | "GIT_TEMPLATE_DIR"
+            | "GIT_CONFIG_GLOBAL"
+            | "GIT_CONFIG"
+            | "GIT_DIR"
             | "GIT_CONFIG_PARAMETERS" => {
                 if !(name == "PYTHONPATH" && v.known && is_within_workspace(self, v, env)) {
                     self.opaque(format!(
@@ -706,8 +732,8 @@ impl<'c, 'a> Shell<'c, 'a> {
                 }
             }
             "GIT_SSH_COMMAND" | "GIT_SSH" | "GIT_PAGER" | "PAGER" | "EDITOR" | "VISUAL"
-            | "GIT_EDITOR" | "GIT_EXTERNAL_DIFF" | "GIT_ASKPASS" | "SSH_ASKPASS"
-            | "MANPAGER" | "SYSTEMD_PAGER" | "LESSOPEN" => {
+            | "GIT_EDITOR" | "GIT_EXTERNAL_DIFF" | "GIT_ASKPASS" | "SSH_ASKPASS" | "MANPAGER"
+            | "SYSTEMD_PAGER" | "LESSOPEN" => {
                 if v.known {
                     let cwd = env.cwd.clone().unwrap_or_else(|| "/".into());
                     self.c.nested(Lang::Bash, &v.text, &cwd, None);
@@ -780,7 +806,9 @@ fn path_list_is_risky(sh: &Shell, v: &Val, env: &Env) -> bool {
             return false;
         }
         let r = paths::resolve(cwd, p);
-        paths::is_within(&r, &sh.c.ctx.workspace) || r.starts_with("/tmp") || r.starts_with("/dev/shm")
+        paths::is_within(&r, &sh.c.ctx.workspace)
+            || r.starts_with("/tmp")
+            || r.starts_with("/dev/shm")
     })
 }
 
@@ -807,7 +835,11 @@ fn is_constant_loop(cond: &ast::CompoundList, until: bool) -> bool {
                 _ => None,
             })
             .collect();
-        return !until && matches!((w, args.as_slice()), (Some("["), ["1", "]"]) | (Some("test"), ["1"]));
+        return !until
+            && matches!(
+                (w, args.as_slice()),
+                (Some("["), ["1", "]"]) | (Some("test"), ["1"])
+            );
     }
     let w = s.word_or_name.as_ref().map(|w| w.value.as_str());
     if until {

@@ -25,35 +25,218 @@ const QUIET_BUILTINS: &[&str] = &[
 
 /// Programs whose arguments are data, never paths or code.
 const DATA_ONLY: &[&str] = &[
-    "echo", "printf", "seq", "expr", "basename", "dirname", "uname", "whoami", "id", "nproc",
-    "arch", "uptime", "free", "df", "ps", "pgrep", "printenv", "sleep", "which", "type", "locale",
-    "tty", "groups", "lscpu", "lsblk", "lsusb", "lspci", "cal", "factor", "numfmt", "users", "who",
-    "w", "getconf", "tput", "clear", "date", "hostname", "bc", "dc", "yes", "beep", "ulimit",
-    "env", "true", "false", "logname", "lsmem", "vmstat", "iostat", "nice", "top", "htop",
-    "whereis", "apropos", "man", "info", "tldr", "sensors", "lsof", "pstree", "jot", "rev",
-    "sum", "banner", "figlet", "cowsay", "xrandr", "notify-send", "pidof", "lsmod", "dmesg",
-    "mpstat", "sar", "netstat", "ss", "ip", "ifconfig", "route", "arp", "getent", "timedatectl",
-    "hostnamectl", "localectl", "last", "lastlog", "finger", "pinky", "stty", "reset", "tabs",
+    "echo",
+    "printf",
+    "seq",
+    "expr",
+    "basename",
+    "dirname",
+    "uname",
+    "whoami",
+    "id",
+    "nproc",
+    "arch",
+    "uptime",
+    "free",
+    "df",
+    "ps",
+    "pgrep",
+    "printenv",
+    "sleep",
+    "which",
+    "type",
+    "locale",
+    "tty",
+    "groups",
+    "lscpu",
+    "lsblk",
+    "lsusb",
+    "lspci",
+    "cal",
+    "factor",
+    "numfmt",
+    "users",
+    "who",
+    "w",
+    "getconf",
+    "tput",
+    "clear",
+    "date",
+    "hostname",
+    "bc",
+    "dc",
+    "yes",
+    "beep",
+    "ulimit",
+    "env",
+    "true",
+    "false",
+    "logname",
+    "lsmem",
+    "vmstat",
+    "iostat",
+    "nice",
+    "top",
+    "htop",
+    "whereis",
+    "apropos",
+    "man",
+    "info",
+    "tldr",
+    "sensors",
+    "lsof",
+    "pstree",
+    "jot",
+    "rev",
+    "sum",
+    "banner",
+    "figlet",
+    "cowsay",
+    "xrandr",
+    "notify-send",
+    "pidof",
+    "lsmod",
+    "dmesg",
+    "mpstat",
+    "sar",
+    "netstat",
+    "ss",
+    "ip",
+    "ifconfig",
+    "route",
+    "arp",
+    "getent",
+    "timedatectl",
+    "hostnamectl",
+    "localectl",
+    "last",
+    "lastlog",
+    "finger",
+    "pinky",
+    "stty",
+    "reset",
+    "tabs",
 ];
 
 /// Programs that only read the files named in their operands.
 const READERS: &[&str] = &[
-    "cat", "tac", "less", "more", "head", "tail", "wc", "sort", "uniq", "cut", "paste", "nl",
-    "fold", "fmt", "od", "hexdump", "strings", "file", "stat", "ls", "tree", "du", "md5sum",
-    "sha1sum", "sha224sum", "sha256sum", "sha384sum", "sha512sum", "b2sum", "cksum", "base32",
-    "base64", "diff", "cmp", "comm", "join", "readlink", "realpath", "column", "expand",
-    "unexpand", "tr", "shuf", "bat", "zcat", "bzcat", "xzcat", "zless", "zmore", "zgrep", "look",
-    "iconv", "lsattr", "getfacl", "namei", "pr", "ptx", "tsort", "vdir", "dir", "wdiff",
-    "colordiff", "diff3", "sdiff", "cat-file", "exa", "eza", "lsd", "fd", "fdfind", "locate",
-    "zdiff", "xmllint", "tidy", "identify", "exiftool", "pdfinfo", "pdftotext", "ldd", "nm",
-    "objdump", "readelf", "size", "sha", "md5", "csvlook", "csvcut", "csvstat", "hd",
+    "cat",
+    "tac",
+    "less",
+    "more",
+    "head",
+    "tail",
+    "wc",
+    "sort",
+    "uniq",
+    "cut",
+    "paste",
+    "nl",
+    "fold",
+    "fmt",
+    "od",
+    "hexdump",
+    "strings",
+    "file",
+    "stat",
+    "ls",
+    "tree",
+    "du",
+    "md5sum",
+    "sha1sum",
+    "sha224sum",
+    "sha256sum",
+    "sha384sum",
+    "sha512sum",
+    "b2sum",
+    "cksum",
+    "base32",
+    "base64",
+    "diff",
+    "cmp",
+    "comm",
+    "join",
+    "readlink",
+    "realpath",
+    "column",
+    "expand",
+    "unexpand",
+    "tr",
+    "shuf",
+    "bat",
+    "zcat",
+    "bzcat",
+    "xzcat",
+    "zless",
+    "zmore",
+    "zgrep",
+    "look",
+    "iconv",
+    "lsattr",
+    "getfacl",
+    "namei",
+    "pr",
+    "ptx",
+    "tsort",
+    "vdir",
+    "dir",
+    "wdiff",
+    "colordiff",
+    "diff3",
+    "sdiff",
+    "cat-file",
+    "exa",
+    "eza",
+    "lsd",
+    "fd",
+    "fdfind",
+    "locate",
+    "zdiff",
+    "xmllint",
+    "tidy",
+    "identify",
+    "exiftool",
+    "pdfinfo",
+    "pdftotext",
+    "ldd",
+    "nm",
+    "objdump",
+    "readelf",
+    "size",
+    "sha",
+    "md5",
+    "csvlook",
+    "csvcut",
+    "csvstat",
+    "hd",
 ];
 
 /// Readers that report about a file (hash, size, type, name), not its content.
 const METADATA_READERS: &[&str] = &[
-    "md5sum", "sha1sum", "sha224sum", "sha256sum", "sha384sum", "sha512sum", "b2sum", "cksum",
-    "sum", "wc", "du", "stat", "file", "readlink", "realpath", "ls", "tree", "lsattr", "namei",
-    "exa", "eza", "lsd", "vdir", "dir",
+    "md5sum",
+    "sha1sum",
+    "sha224sum",
+    "sha256sum",
+    "sha384sum",
+    "sha512sum",
+    "b2sum",
+    "cksum",
+    "sum",
+    "wc",
+    "du",
+    "stat",
+    "file",
+    "readlink",
+    "realpath",
+    "ls",
+    "tree",
+    "lsattr",
+    "namei",
+    "exa",
+    "eza",
+    "lsd",
+    "vdir",
+    "dir",
 ];
 
 /// Search tools whose first operand is a pattern, then files.
@@ -63,15 +246,61 @@ const PATTERN_FIRST: &[&str] = &[
 
 /// Shells that run code given with `-c`, a script file or stdin.
 const SHELLS: &[&str] = &[
-    "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "fish", "csh", "tcsh", "busybox-sh",
+    "sh",
+    "bash",
+    "dash",
+    "zsh",
+    "ksh",
+    "mksh",
+    "ash",
+    "fish",
+    "csh",
+    "tcsh",
+    "busybox-sh",
 ];
 
 /// Interpreters we have no parser for: any code given to them is opaque.
 const FOREIGN_INTERPRETERS: &[&str] = &[
-    "perl", "ruby", "node", "nodejs", "deno", "bun", "php", "lua", "luajit", "Rscript", "R",
-    "tclsh", "wish", "osascript", "pwsh", "powershell", "julia", "groovy", "scala", "kotlin",
-    "jshell", "irb", "ts-node", "tsx", "elixir", "erl", "racket", "guile", "sbcl", "gawk-x",
-    "expect", "cscript", "wscript", "jjs", "rhino", "qjs", "swift", "crystal", "nim", "dotnet-script",
+    "perl",
+    "ruby",
+    "node",
+    "nodejs",
+    "deno",
+    "bun",
+    "php",
+    "lua",
+    "luajit",
+    "Rscript",
+    "R",
+    "tclsh",
+    "wish",
+    "osascript",
+    "pwsh",
+    "powershell",
+    "julia",
+    "groovy",
+    "scala",
+    "kotlin",
+    "jshell",
+    "irb",
+    "ts-node",
+    "tsx",
+    "elixir",
+    "erl",
+    "racket",
+    "guile",
+    "sbcl",
+    "gawk-x",
+    "expect",
+    "cscript",
+    "wscript",
+    "jjs",
+    "rhino",
+    "qjs",
+    "swift",
+    "crystal",
+    "nim",
+    "dotnet-script",
 ];
 
 impl Shell<'_, '_> {
@@ -205,7 +434,9 @@ impl Shell<'_, '_> {
         match name {
             // ---- shell builtins with effects on the shell's model ----
             "cd" | "pushd" | "chdir" => {
-                let target = args.iter().find(|a| !a.text.starts_with('-') || a.text == "-");
+                let target = args
+                    .iter()
+                    .find(|a| !a.text.starts_with('-') || a.text == "-");
                 env.cwd = match target {
                     None => Some(self.c.ctx.home.clone()),
                     Some(v) if v.known && v.text != "-" => {
@@ -241,7 +472,8 @@ impl Shell<'_, '_> {
             "read" | "mapfile" | "readarray" => {
                 for a in args.iter().filter(|a| !a.text.starts_with('-')) {
                     if is_name(&a.text) {
-                        env.vars.insert(a.text.clone(), Val::unknown(&format!("${}", a.text)));
+                        env.vars
+                            .insert(a.text.clone(), Val::unknown(&format!("${}", a.text)));
                     }
                 }
                 return out;
@@ -264,7 +496,10 @@ impl Shell<'_, '_> {
                 // execution all the same: never allowed on its own.
                 let joined = join(args);
                 self.nested_code(Lang::Bash, &joined, env, "eval");
-                self.opaque(format!("eval runs text as shell code: {}", clip(&joined.text)));
+                self.opaque(format!(
+                    "eval runs text as shell code: {}",
+                    clip(&joined.text)
+                ));
                 return out;
             }
             "source" | "." => {
@@ -285,7 +520,9 @@ impl Shell<'_, '_> {
                     .iter()
                     .skip_while(|a| matches!(a.text.as_str(), "-n" | "-e" | "-E" | "-ne" | "-en"))
                     .collect();
-                let interpret = args.iter().any(|a| matches!(a.text.as_str(), "-e" | "-ne" | "-en"));
+                let interpret = args
+                    .iter()
+                    .any(|a| matches!(a.text.as_str(), "-e" | "-ne" | "-en"));
                 if words.iter().all(|a| a.known) {
                     let t: Vec<&str> = words.iter().map(|a| a.text.as_str()).collect();
                     let mut text = t.join(" ");
@@ -330,7 +567,10 @@ impl Shell<'_, '_> {
         }
         if SHELLS.contains(&name) {
             self.exec_op(name, args, ProgramKind::System);
-            if args.first().is_some_and(|a| matches!(a.text.as_str(), "--version" | "--help")) {
+            if args
+                .first()
+                .is_some_and(|a| matches!(a.text.as_str(), "--version" | "--help"))
+            {
                 return out;
             }
             self.shell_invocation(name, args, env, &stdin);
@@ -378,16 +618,25 @@ impl Shell<'_, '_> {
         }
         if PATTERN_FIRST.contains(&name) {
             let has_e = args.iter().any(|a| {
-                a.text == "-e" || a.text == "-f" || a.text.starts_with("--regexp") || a.text.starts_with("--file")
+                a.text == "-e"
+                    || a.text == "-f"
+                    || a.text.starts_with("--regexp")
+                    || a.text.starts_with("--file")
             });
-            let ops = operands(args, "e,f,m,A,B,C,d,D,g,t,T,max-count,context,after-context,before-context,regexp,file,type,glob,arg,argjson,args,slurpfile,rawfile,indent,exclude,include,exclude-dir,label,M,max-depth,j,threads,color,colors,E,encoding");
+            let ops = operands(
+                args,
+                "e,f,m,A,B,C,d,D,g,t,T,max-count,context,after-context,before-context,regexp,file,type,glob,arg,argjson,args,slurpfile,rawfile,indent,exclude,include,exclude-dir,label,M,max-depth,j,threads,color,colors,E,encoding",
+            );
             let skip = if has_e { 0 } else { 1 };
             for v in ops.iter().skip(skip) {
                 self.read(v, env);
             }
             if name == "jq" || name == "yq" {
                 for w in args.windows(2) {
-                    if matches!(w[0].text.as_str(), "--slurpfile" | "--rawfile" | "-f" | "--from-file") {
+                    if matches!(
+                        w[0].text.as_str(),
+                        "--slurpfile" | "--rawfile" | "-f" | "--from-file"
+                    ) {
                         self.read(&w[1], env);
                     }
                 }
@@ -420,7 +669,13 @@ impl Shell<'_, '_> {
                             None => ".".to_string(),
                         }
                     }
-                    "basename" => v.text.trim_end_matches('/').rsplit('/').next().unwrap_or("").to_string(),
+                    "basename" => v
+                        .text
+                        .trim_end_matches('/')
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or("")
+                        .to_string(),
                     _ => paths::resolve(cwd.as_deref()?, &v.text),
                 };
                 if name == "realpath" || name == "readlink" {
@@ -430,12 +685,18 @@ impl Shell<'_, '_> {
             }
             "which" | "type" => Some(Output::Paths("/usr/bin".into())),
             "find" => {
-                let roots: Vec<&Val> = args.iter().take_while(|a| !a.text.starts_with('-') && a.text != "(" && a.text != "!").collect();
+                let roots: Vec<&Val> = args
+                    .iter()
+                    .take_while(|a| !a.text.starts_with('-') && a.text != "(" && a.text != "!")
+                    .collect();
                 let mut e = env.clone();
                 self.find(args, &mut e);
                 match roots.as_slice() {
                     [] => cwd.map(Output::Paths),
-                    [r] if r.known => Some(Output::Paths(paths::resolve(cwd.as_deref().unwrap_or("/"), &r.text))),
+                    [r] if r.known => Some(Output::Paths(paths::resolve(
+                        cwd.as_deref().unwrap_or("/"),
+                        &r.text,
+                    ))),
                     _ => Some(Output::Other("find".into())),
                 }
             }
@@ -460,7 +721,10 @@ impl Shell<'_, '_> {
             }
             "touch" | "mkdir" | "mkfifo" | "mknod" | "truncate" | "fallocate" | "dos2unix"
             | "unix2dos" | "sponge" => {
-                for v in operands(args, "d,r,t,m,s,l,o,n,reference,size,length,offset,mode,date") {
+                for v in operands(
+                    args,
+                    "d,r,t,m,s,l,o,n,reference,size,length,offset,mode,date",
+                ) {
                     self.write(v, env);
                 }
                 if name == "fallocate" || name == "truncate" {
@@ -485,7 +749,10 @@ impl Shell<'_, '_> {
                 }
                 let has_count = args.iter().any(|a| a.text.starts_with("count="));
                 let from_dev = args.iter().any(|a| {
-                    matches!(a.text.as_str(), "if=/dev/zero" | "if=/dev/urandom" | "if=/dev/random")
+                    matches!(
+                        a.text.as_str(),
+                        "if=/dev/zero" | "if=/dev/urandom" | "if=/dev/random"
+                    )
                 });
                 if from_dev && !has_count {
                     self.opaque("dd from an endless device without count (fills the disk)");
@@ -495,8 +762,11 @@ impl Shell<'_, '_> {
                 }
             }
             "chmod" | "chown" | "chgrp" | "chattr" | "setfacl" | "chcon" => {
-                let skip_first = name != "chattr" || args.iter().any(|a| a.text.starts_with(['+', '=']));
-                let mode = operands(args, "reference,from").first().map(|v| v.text.clone());
+                let skip_first =
+                    name != "chattr" || args.iter().any(|a| a.text.starts_with(['+', '=']));
+                let mode = operands(args, "reference,from")
+                    .first()
+                    .map(|v| v.text.clone());
                 let setid = name == "chmod" && mode.as_deref().is_some_and(mode_sets_id);
                 let ops = operands(args, "reference,from,m,x,M,X");
                 for v in ops.iter().skip(usize::from(skip_first)) {
@@ -538,8 +808,13 @@ impl Shell<'_, '_> {
                 if let Some(first) = ops.first() {
                     self.read(first, env);
                 }
-                let dest = args.windows(2).find(|w| w[0].text == "-d").map(|w| w[1].clone());
-                let list_only = args.iter().any(|a| a.text == "-l" || a.text == "-t" || a.text == "-p");
+                let dest = args
+                    .windows(2)
+                    .find(|w| w[0].text == "-d")
+                    .map(|w| w[1].clone());
+                let list_only = args
+                    .iter()
+                    .any(|a| a.text == "-l" || a.text == "-t" || a.text == "-p");
                 if !list_only {
                     match dest {
                         Some(d) => self.write(&d, env),
@@ -550,8 +825,13 @@ impl Shell<'_, '_> {
             "gzip" | "gunzip" | "bzip2" | "bunzip2" | "xz" | "unxz" | "zstd" | "unzstd" | "lz4"
             | "brotli" | "compress" | "uncompress" | "pigz" | "lzma" | "unlzma" => {
                 let to_stdout = args.iter().any(|a| {
-                    a.text == "-c" || a.text == "--stdout" || a.text == "-l" || a.text == "-t"
-                        || (a.text.starts_with('-') && !a.text.starts_with("--") && a.text.contains(['c', 'l', 't']))
+                    a.text == "-c"
+                        || a.text == "--stdout"
+                        || a.text == "-l"
+                        || a.text == "-t"
+                        || (a.text.starts_with('-')
+                            && !a.text.starts_with("--")
+                            && a.text.contains(['c', 'l', 't']))
                 });
                 for v in operands(args, "S,suffix,o,T,threads,b") {
                     self.read(v, env);
@@ -596,7 +876,12 @@ impl Shell<'_, '_> {
                 }
             }
             "ssh-keygen" => {
-                let reading = args.iter().any(|a| matches!(a.text.as_str(), "-l" | "-y" | "-F" | "-R" | "-H" | "-lf" | "-e" | "-i"));
+                let reading = args.iter().any(|a| {
+                    matches!(
+                        a.text.as_str(),
+                        "-l" | "-y" | "-F" | "-R" | "-H" | "-lf" | "-e" | "-i"
+                    )
+                });
                 if let Some(w) = args.windows(2).find(|w| w[0].text == "-f") {
                     if reading {
                         self.read(&w[1], env);
@@ -612,23 +897,23 @@ impl Shell<'_, '_> {
                 }
             }
             "sqlite3" | "sqlite" => self.sqlite3(args, env, stdin),
-            "psql" | "mysql" | "mariadb" | "pgcli" | "mycli" | "clickhouse-client" | "cockroach" => {
-                self.sql_client(name, args, env, stdin)
-            }
+            "psql" | "mysql" | "mariadb" | "pgcli" | "mycli" | "clickhouse-client"
+            | "cockroach" => self.sql_client(name, args, env, stdin),
             "redis-cli" | "valkey-cli" => self.redis(args, env),
-            "mongo" | "mongosh" => self.opaque(format!("{name} runs JavaScript against a database")),
+            "mongo" | "mongosh" => {
+                self.opaque(format!("{name} runs JavaScript against a database"))
+            }
             "curl" | "wget" | "http" | "https" | "httpie" | "xh" | "aria2c" | "lynx" | "w3m"
             | "links" | "elinks" | "axel" | "fetch" => self.http_client(name, args, env),
             "nc" | "ncat" | "netcat" | "socat" | "telnet" | "ftp" | "tftp" | "sshpass" | "mosh"
             | "openssl" | "nmap" | "ping" | "ping6" | "traceroute" | "tracepath" | "mtr"
             | "dig" | "nslookup" | "host" | "whois" | "arping" | "hping3" | "masscan" | "zmap"
-            | "smbclient" | "ldapsearch" | "snmpwalk" | "tcpdump" | "tshark" | "iperf" | "iperf3"
-            | "ssh" | "ssh-copy-id" | "autossh" => self.net_tool(name, args, env, stdin),
+            | "smbclient" | "ldapsearch" | "snmpwalk" | "tcpdump" | "tshark" | "iperf"
+            | "iperf3" | "ssh" | "ssh-copy-id" | "autossh" => self.net_tool(name, args, env, stdin),
             "git" => self.git(args, env),
             "kill" | "pkill" | "killall" | "skill" | "xkill" | "killall5" => self.kill(name, args),
-            "systemctl" | "service" | "launchctl" | "rc-service" | "initctl" | "sv" | "supervisorctl" => {
-                self.service(name, args)
-            }
+            "systemctl" | "service" | "launchctl" | "rc-service" | "initctl" | "sv"
+            | "supervisorctl" => self.service(name, args),
             "reboot" | "shutdown" | "halt" | "poweroff" | "init" | "telinit" => {
                 self.push(Op::Signal {
                     target: "system".into(),
@@ -650,27 +935,36 @@ impl Shell<'_, '_> {
                     });
                 }
             }
-            "pip" | "pip3" | "pipx" | "uv" | "poetry" | "pipenv" | "conda" | "mamba" | "easy_install" => {
-                self.pip_like(name, args)
-            }
+            "pip" | "pip3" | "pipx" | "uv" | "poetry" | "pipenv" | "conda" | "mamba"
+            | "easy_install" => self.pip_like(name, args),
             "npm" | "yarn" | "pnpm" | "bun" | "npx" | "pnpx" => self.npm_like(name, args),
             "cargo" => self.cargo(args),
             "go" => {
-                if matches!(args.first().map(|a| a.text.as_str()), Some("get" | "install")) {
+                if matches!(
+                    args.first().map(|a| a.text.as_str()),
+                    Some("get" | "install")
+                ) {
                     self.package(name, args);
                 }
             }
             "gem" | "bundle" | "composer" | "cpan" | "cpanm" | "brew" | "apt" | "apt-get"
-            | "aptitude" | "dpkg" | "rpm" | "yum" | "dnf" | "zypper" | "pacman" | "apk" | "snap"
-            | "flatpak" | "port" | "nix-env" | "choco" | "winget" | "helm" | "krew" | "asdf"
-            | "rustup" | "sdk" | "nvm" | "opam" | "stack" | "cabal" | "luarocks" | "dotnet" | "nuget" => {
-                self.system_package(name, args)
-            }
+            | "aptitude" | "dpkg" | "rpm" | "yum" | "dnf" | "zypper" | "pacman" | "apk"
+            | "snap" | "flatpak" | "port" | "nix-env" | "choco" | "winget" | "helm" | "krew"
+            | "asdf" | "rustup" | "sdk" | "nvm" | "opam" | "stack" | "cabal" | "luarocks"
+            | "dotnet" | "nuget" => self.system_package(name, args),
             "make" | "gmake" => {
-                if args.iter().any(|a| matches!(a.text.as_str(), "install" | "uninstall" | "publish" | "release" | "deploy")) {
+                if args.iter().any(|a| {
+                    matches!(
+                        a.text.as_str(),
+                        "install" | "uninstall" | "publish" | "release" | "deploy"
+                    )
+                }) {
                     self.package(name, args);
                 }
-                if let Some(w) = args.windows(2).find(|w| w[0].text == "-f" || w[0].text == "--file") {
+                if let Some(w) = args
+                    .windows(2)
+                    .find(|w| w[0].text == "-f" || w[0].text == "--file")
+                {
                     if matches!(w[1].text.as_str(), "-" | "/dev/stdin") || !w[1].known {
                         self.opaque("make reads its makefile from stdin or a computed place");
                     } else {
@@ -680,10 +974,11 @@ impl Shell<'_, '_> {
             }
             "docker" | "podman" | "nerdctl" => self.docker(name, args, env),
             "su" | "sudo" | "doas" | "pkexec" | "runuser" | "chroot" | "nsenter" | "unshare"
-            | "setpriv" | "capsh" | "newgrp" | "sg" | "passwd" | "chpasswd" | "usermod" | "useradd"
-            | "userdel" | "groupadd" | "groupmod" | "gpasswd" | "visudo" | "adduser" | "deluser"
-            | "insmod" | "modprobe" | "rmmod" | "sysctl" | "mount" | "umount" | "swapon" | "swapoff"
-            | "iptables" | "ip6tables" | "nft" | "ufw" | "firewall-cmd" | "setenforce" | "losetup" => {
+            | "setpriv" | "capsh" | "newgrp" | "sg" | "passwd" | "chpasswd" | "usermod"
+            | "useradd" | "userdel" | "groupadd" | "groupmod" | "gpasswd" | "visudo"
+            | "adduser" | "deluser" | "insmod" | "modprobe" | "rmmod" | "sysctl" | "mount"
+            | "umount" | "swapon" | "swapoff" | "iptables" | "ip6tables" | "nft" | "ufw"
+            | "firewall-cmd" | "setenforce" | "losetup" => {
                 if !(args.is_empty() && matches!(name, "mount" | "sysctl" | "iptables")) {
                     self.push(Op::Privilege {
                         how: format!("{name} {}", clip(&join(args).text)),
@@ -722,7 +1017,12 @@ impl Shell<'_, '_> {
     /// URLs among a program's arguments (`-s http://host/`, `--url=https://x`).
     fn url_args(&mut self, name: &str, args: &[Val]) {
         for a in args {
-            let t = a.text.split_once('=').filter(|(k, _)| k.starts_with('-')).map(|(_, v)| v).unwrap_or(&a.text);
+            let t = a
+                .text
+                .split_once('=')
+                .filter(|(k, _)| k.starts_with('-'))
+                .map(|(_, v)| v)
+                .unwrap_or(&a.text);
             if let Some((h, p)) = url_host_port(t) {
                 if !t.starts_with("file://") {
                     self.network(&h, p, name);
@@ -762,7 +1062,10 @@ impl Shell<'_, '_> {
             return;
         }
         if !f.known {
-            self.opaque(format!("{via} runs a script whose name is computed: {}", clip(&f.text)));
+            self.opaque(format!(
+                "{via} runs a script whose name is computed: {}",
+                clip(&f.text)
+            ));
             return;
         }
         match self.path_of(f, env) {
@@ -770,13 +1073,20 @@ impl Shell<'_, '_> {
                 self.push(Op::FileRead { path: p.clone() });
                 self.c.script(p.path, lang);
             }
-            Some(p) => self.opaque(format!("{via} runs a script named by a pattern: {}", p.path)),
+            Some(p) => self.opaque(format!(
+                "{via} runs a script named by a pattern: {}",
+                p.path
+            )),
             None => self.opaque(format!("{via} runs code from {}", f.text)),
         }
     }
 
     fn shell_invocation(&mut self, name: &str, args: &[Val], env: &Env, stdin: &Stdin) {
-        let lang = if matches!(name, "sh" | "dash" | "ash") { Lang::Sh } else { Lang::Bash };
+        let lang = if matches!(name, "sh" | "dash" | "ash") {
+            Lang::Sh
+        } else {
+            Lang::Bash
+        };
         let mut i = 0;
         while i < args.len() {
             let a = &args[i];
@@ -820,7 +1130,12 @@ impl Shell<'_, '_> {
     }
 
     fn python_invocation(&mut self, name: &str, args: &[Val], env: &mut Env, stdin: &Stdin) {
-        if args.first().is_some_and(|a| matches!(a.text.as_str(), "--version" | "-V" | "-VV" | "--help" | "-h")) {
+        if args.first().is_some_and(|a| {
+            matches!(
+                a.text.as_str(),
+                "--version" | "-V" | "-VV" | "--help" | "-h"
+            )
+        }) {
             return;
         }
         let mut i = 0;
@@ -924,16 +1239,29 @@ impl Shell<'_, '_> {
         let code_flags: &[&str] = match name {
             "perl" => &["-e", "-E"],
             "ruby" | "lua" | "luajit" | "Rscript" | "julia" | "elixir" => &["-e"],
-            "node" | "nodejs" | "bun" | "deno" | "qjs" => &["-e", "-p", "--eval", "--print", "eval"],
+            "node" | "nodejs" | "bun" | "deno" | "qjs" => {
+                &["-e", "-p", "--eval", "--print", "eval"]
+            }
             "php" => &["-r"],
             "osascript" => &["-e"],
-            "pwsh" | "powershell" => &["-c", "-Command", "-command", "-EncodedCommand", "-e", "-enc"],
+            "pwsh" | "powershell" => &[
+                "-c",
+                "-Command",
+                "-command",
+                "-EncodedCommand",
+                "-e",
+                "-enc",
+            ],
             _ => &[],
         };
         if name == "perl" {
             // `perl -pe 's/a/b/' file`: a plain substitution reads and maybe edits files.
             if let Some(code) = perl_simple_edit(args) {
-                let in_place = args.iter().any(|a| a.text.starts_with("-i") || a.text.starts_with("-pi") || a.text.starts_with("-ni"));
+                let in_place = args.iter().any(|a| {
+                    a.text.starts_with("-i")
+                        || a.text.starts_with("-pi")
+                        || a.text.starts_with("-ni")
+                });
                 let files = operands(args, "e,E,I,M,m");
                 for f in files.iter().filter(|f| f.text != code) {
                     self.read(f, env);
@@ -944,8 +1272,19 @@ impl Shell<'_, '_> {
                 return;
             }
         }
-        if args.iter().any(|a| code_flags.iter().any(|f| a.text == *f || (a.text.starts_with('-') && f.len() == 2 && a.text.len() > 2 && !a.text.starts_with("--") && a.text.ends_with(&f[1..])))) {
-            self.opaque(format!("{name} code cannot be inspected (no parser for {name})"));
+        if args.iter().any(|a| {
+            code_flags.iter().any(|f| {
+                a.text == *f
+                    || (a.text.starts_with('-')
+                        && f.len() == 2
+                        && a.text.len() > 2
+                        && !a.text.starts_with("--")
+                        && a.text.ends_with(&f[1..]))
+            })
+        }) {
+            self.opaque(format!(
+                "{name} code cannot be inspected (no parser for {name})"
+            ));
             return;
         }
         let ops = operands(args, "I,M,r");
@@ -971,8 +1310,13 @@ impl Shell<'_, '_> {
                 }
             }
             None => match stdin {
-                Stdin::Inherited if args.iter().any(|a| matches!(a.text.as_str(), "--version" | "-v" | "-V" | "--help" | "-h")) => {}
-                _ => self.opaque(format!("{name} reads code from stdin (no parser for {name})")),
+                Stdin::Inherited
+                    if args.iter().any(|a| {
+                        matches!(a.text.as_str(), "--version" | "-v" | "-V" | "--help" | "-h")
+                    }) => {}
+                _ => self.opaque(format!(
+                    "{name} reads code from stdin (no parser for {name})"
+                )),
             },
         }
     }
@@ -1016,18 +1360,28 @@ impl Shell<'_, '_> {
                 self.push(Op::Privilege {
                     how: format!("{name} {}", clip(&join(args).text)),
                 });
-                if args.iter().any(|a| a.text == "-s" || a.text == "-i" || a.text == "--shell" || a.text == "--login") && args.len() == 1 {
+                if args.iter().any(|a| {
+                    a.text == "-s" || a.text == "-i" || a.text == "--shell" || a.text == "--login"
+                }) && args.len() == 1
+                {
                     self.opaque(format!("{name} opens a root shell"));
                     return Some(None);
                 }
-                let i = skip_opts(args, "u,g,h,p,C,D,r,t,T,U,user,group,host,prompt,chdir,role,type,other-user,close-from", false);
+                let i = skip_opts(
+                    args,
+                    "u,g,h,p,C,D,r,t,T,U,user,group,host,prompt,chdir,role,type,other-user,close-from",
+                    false,
+                );
                 rest(i)
             }
             "su" | "runuser" => {
                 self.push(Op::Privilege {
                     how: format!("{name} {}", clip(&join(args).text)),
                 });
-                if let Some(w) = args.windows(2).find(|w| w[0].text == "-c" || w[0].text == "--command") {
+                if let Some(w) = args
+                    .windows(2)
+                    .find(|w| w[0].text == "-c" || w[0].text == "--command")
+                {
                     self.nested_code(Lang::Bash, &w[1], env, name);
                 } else {
                     self.opaque(format!("{name} opens a shell as another user"));
@@ -1040,7 +1394,8 @@ impl Shell<'_, '_> {
                     let t = args[i].text.as_str();
                     if t == "-S" || t == "--split-string" {
                         let s = args.get(i + 1).cloned().unwrap_or_default();
-                        let mut tail: Vec<Val> = s.text.split_whitespace().map(Val::literal).collect();
+                        let mut tail: Vec<Val> =
+                            s.text.split_whitespace().map(Val::literal).collect();
                         if !s.known {
                             self.opaque("env -S with a computed string");
                             return Some(None);
@@ -1067,7 +1422,11 @@ impl Shell<'_, '_> {
                     }
                     if let Some((n, v)) = t.split_once('=') {
                         if is_name(n) {
-                            let val = if args[i].known { Val::literal(v) } else { Val::unknown(v) };
+                            let val = if args[i].known {
+                                Val::literal(v)
+                            } else {
+                                Val::unknown(v)
+                            };
                             self.check_env_assignment(n, &val, env, true);
                             i += 1;
                             continue;
@@ -1081,7 +1440,11 @@ impl Shell<'_, '_> {
                 rest(i)
             }
             "command" | "builtin" => {
-                if args.iter().take_while(|a| a.text.starts_with('-')).any(|a| a.text.contains(['v', 'V'])) {
+                if args
+                    .iter()
+                    .take_while(|a| a.text.starts_with('-'))
+                    .any(|a| a.text.contains(['v', 'V']))
+                {
                     return Some(None);
                 }
                 rest(skip_opts(args, "", false))
@@ -1089,7 +1452,8 @@ impl Shell<'_, '_> {
             "exec" => rest(skip_opts(args, "a", false)),
             "nice" => rest(skip_opts(args, "n,adjustment", false)),
             "nohup" | "setsid" | "unbuffer" | "catchsegv" | "caffeinate" | "chronic" | "tini"
-            | "dumb-init" | "faketime-x" | "torsocks" | "proxychains" | "proxychains4" | "tsocks" | "firejail" => {
+            | "dumb-init" | "faketime-x" | "torsocks" | "proxychains" | "proxychains4"
+            | "tsocks" | "firejail" => {
                 let i = skip_opts(args, "", false);
                 if matches!(name, "torsocks" | "proxychains" | "proxychains4" | "tsocks") {
                     self.network("proxy", None, name);
@@ -1113,7 +1477,10 @@ impl Shell<'_, '_> {
             }
             "flock" => {
                 let i = skip_opts(args, "w,E,timeout,conflict-exit-code", false);
-                if let Some(w) = args.windows(2).find(|w| w[0].text == "-c" || w[0].text == "--command") {
+                if let Some(w) = args
+                    .windows(2)
+                    .find(|w| w[0].text == "-c" || w[0].text == "--command")
+                {
                     self.nested_code(Lang::Bash, &w[1], env, name);
                     return Some(None);
                 }
@@ -1122,18 +1489,29 @@ impl Shell<'_, '_> {
             "strace" | "ltrace" | "valgrind" | "perf" | "gdb" | "lldb" | "hyperfine" | "entr" => {
                 match name {
                     "hyperfine" => {
-                        for v in operands(args, "w,r,m,M,p,c,s,u,export-json,export-markdown,n,warmup,runs,prepare,cleanup,setup") {
+                        for v in operands(
+                            args,
+                            "w,r,m,M,p,c,s,u,export-json,export-markdown,n,warmup,runs,prepare,cleanup,setup",
+                        ) {
                             self.nested_code(Lang::Bash, v, env, name);
                         }
                         Some(None)
                     }
                     "perf" => {
                         let i = skip_opts(args, "", true);
-                        let j = i + skip_opts(args.get(i + 1..).unwrap_or(&[]), "e,o,p,F,c,event,output", false) + 1;
+                        let j =
+                            i + skip_opts(
+                                args.get(i + 1..).unwrap_or(&[]),
+                                "e,o,p,F,c,event,output",
+                                false,
+                            ) + 1;
                         rest(j)
                     }
                     "gdb" | "lldb" => {
-                        if args.iter().any(|a| a.text == "-batch" || a.text == "-ex" || a.text == "--args") {
+                        if args
+                            .iter()
+                            .any(|a| a.text == "-batch" || a.text == "-ex" || a.text == "--args")
+                        {
                             self.opaque(format!("{name} runs a program under a debugger"));
                         }
                         Some(None)
@@ -1142,13 +1520,20 @@ impl Shell<'_, '_> {
                 }
             }
             "xargs" => {
-                let i = skip_opts(args, "I,i,L,l,n,P,s,E,e,d,a,max-args,max-procs,max-lines,delimiter,arg-file,replace,eof", false);
+                let i = skip_opts(
+                    args,
+                    "I,i,L,l,n,P,s,E,e,d,a,max-args,max-procs,max-lines,delimiter,arg-file,replace,eof",
+                    false,
+                );
                 let mut cmd: Vec<Val> = args.get(i..).unwrap_or(&[]).to_vec();
                 if cmd.is_empty() {
                     cmd.push(Val::literal("echo"));
                 }
                 // The arguments xargs adds come from stdin: known when stdin is.
-                let replace = args.windows(2).find(|w| w[0].text == "-I" || w[0].text == "-i").map(|w| w[1].text.clone());
+                let replace = args
+                    .windows(2)
+                    .find(|w| w[0].text == "-I" || w[0].text == "-i")
+                    .map(|w| w[1].text.clone());
                 if let Stdin::Text(t) = stdin {
                     let nul = args.iter().any(|a| a.text == "-0" || a.text == "--null");
                     let items: Vec<&str> = if nul {
@@ -1162,7 +1547,10 @@ impl Shell<'_, '_> {
                         match &replace {
                             Some(r) => {
                                 for it in items {
-                                    let c: Vec<Val> = cmd.iter().map(|a| Val::literal(&a.text.replace(r.as_str(), it))).collect();
+                                    let c: Vec<Val> = cmd
+                                        .iter()
+                                        .map(|a| Val::literal(&a.text.replace(r.as_str(), it)))
+                                        .collect();
                                     let mut e = env.clone();
                                     self.exec(c, &mut e, Stdin::Inherited, false);
                                 }
@@ -1180,7 +1568,8 @@ impl Shell<'_, '_> {
                     Some(r) => {
                         for a in cmd.iter_mut().skip(1) {
                             if a.text.contains(r.as_str()) {
-                                let prefix = a.text.split(r.as_str()).next().unwrap_or("").to_string();
+                                let prefix =
+                                    a.text.split(r.as_str()).next().unwrap_or("").to_string();
                                 let mut u = Val::unknown(&a.text);
                                 u.known_prefix = prefix.len();
                                 *a = u;
@@ -1204,12 +1593,21 @@ impl Shell<'_, '_> {
                 rest(0)
             }
             "parallel" => {
-                let code = join(args.iter().take_while(|a| a.text != ":::").cloned().collect::<Vec<_>>().as_slice());
+                let code = join(
+                    args.iter()
+                        .take_while(|a| a.text != ":::")
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .as_slice(),
+                );
                 self.opaque(format!("parallel runs {} with inputs", clip(&code.text)));
                 Some(None)
             }
             "script" => {
-                if let Some(w) = args.windows(2).find(|w| w[0].text == "-c" || w[0].text == "--command") {
+                if let Some(w) = args
+                    .windows(2)
+                    .find(|w| w[0].text == "-c" || w[0].text == "--command")
+                {
                     self.nested_code(Lang::Bash, &w[1], env, name);
                 }
                 Some(None)
@@ -1220,21 +1618,43 @@ impl Shell<'_, '_> {
 
     fn data_only_effects(&mut self, name: &str, args: &[Val], env: &Env) {
         match name {
-            "date" if args.iter().any(|a| a.text == "-s" || a.text.starts_with("--set")) => {
+            "date"
+                if args
+                    .iter()
+                    .any(|a| a.text == "-s" || a.text.starts_with("--set")) =>
+            {
                 self.push(Op::Privilege {
                     how: "sets the system clock".into(),
                 })
             }
             "date" => {
-                if let Some(w) = args.windows(2).find(|w| matches!(w[0].text.as_str(), "-f" | "-r" | "--file" | "--reference")) {
+                if let Some(w) = args
+                    .windows(2)
+                    .find(|w| matches!(w[0].text.as_str(), "-f" | "-r" | "--file" | "--reference"))
+                {
                     self.read(&w[1], env);
                 }
             }
-            "hostname" if args.iter().any(|a| !a.text.starts_with('-')) => self.push(Op::Privilege {
-                how: "sets the host name".into(),
-            }),
+            "hostname" if args.iter().any(|a| !a.text.starts_with('-')) => {
+                self.push(Op::Privilege {
+                    how: "sets the host name".into(),
+                })
+            }
             "ip" | "ifconfig" | "route" | "arp"
-                if args.iter().any(|a| matches!(a.text.as_str(), "add" | "del" | "delete" | "set" | "flush" | "change" | "replace" | "up" | "down")) =>
+                if args.iter().any(|a| {
+                    matches!(
+                        a.text.as_str(),
+                        "add"
+                            | "del"
+                            | "delete"
+                            | "set"
+                            | "flush"
+                            | "change"
+                            | "replace"
+                            | "up"
+                            | "down"
+                    )
+                }) =>
             {
                 self.push(Op::Privilege {
                     how: format!("{name} changes network configuration"),
@@ -1275,7 +1695,9 @@ impl Shell<'_, '_> {
             }
         }
         let value_opts = match name {
-            "rsync" => "e,rsh,exclude,include,filter,f,chmod,chown,B,block-size,bwlimit,timeout,port,T,temp-dir,partial-dir,backup-dir,suffix,log-file,password-file,files-from,exclude-from,include-from,rsync-path,max-size,min-size,compare-dest,copy-dest,link-dest",
+            "rsync" => {
+                "e,rsh,exclude,include,filter,f,chmod,chown,B,block-size,bwlimit,timeout,port,T,temp-dir,partial-dir,backup-dir,suffix,log-file,password-file,files-from,exclude-from,include-from,rsync-path,max-size,min-size,compare-dest,copy-dest,link-dest"
+            }
             "scp" => "i,o,P,F,c,l,S,J",
             "install" => "m,o,g,t,S,mode,owner,group,target-directory,suffix",
             "cp" | "mv" | "ln" => "t,S,target-directory,suffix",
@@ -1285,7 +1707,10 @@ impl Shell<'_, '_> {
         let mut ops: Vec<Val> = operands(args, value_opts).into_iter().cloned().collect();
         if name == "rclone" && !ops.is_empty() {
             let sub = ops.remove(0);
-            if matches!(sub.text.as_str(), "delete" | "purge" | "deletefile" | "rmdir" | "rmdirs" | "cleanup") {
+            if matches!(
+                sub.text.as_str(),
+                "delete" | "purge" | "deletefile" | "rmdir" | "rmdirs" | "cleanup"
+            ) {
                 self.push(Op::FileDelete {
                     path: PathRef {
                         path: "remote".into(),
@@ -1295,7 +1720,10 @@ impl Shell<'_, '_> {
                 });
             }
         }
-        let target_dir = args.windows(2).find(|w| w[0].text == "-t" || w[0].text == "--target-directory").map(|w| w[1].clone());
+        let target_dir = args
+            .windows(2)
+            .find(|w| w[0].text == "-t" || w[0].text == "--target-directory")
+            .map(|w| w[1].clone());
         let (srcs, dest): (Vec<Val>, Option<Val>) = match target_dir {
             Some(t) => (ops.clone(), Some(t)),
             None => {
@@ -1320,7 +1748,13 @@ impl Shell<'_, '_> {
         }
         let _ = remote;
         if name == "ln" || name == "link" {
-            let symbolic = args.iter().any(|a| a.text == "-s" || a.text == "--symbolic" || (a.text.starts_with('-') && !a.text.starts_with("--") && a.text.contains('s')));
+            let symbolic = args.iter().any(|a| {
+                a.text == "-s"
+                    || a.text == "--symbolic"
+                    || (a.text.starts_with('-')
+                        && !a.text.starts_with("--")
+                        && a.text.contains('s'))
+            });
             if let Some(d) = &dest {
                 self.write(d, env);
             }
@@ -1367,7 +1801,11 @@ impl Shell<'_, '_> {
     }
 
     fn sed(&mut self, args: &[Val], env: &Env) {
-        let in_place = args.iter().any(|a| a.text.starts_with("-i") || a.text.starts_with("--in-place") || (a.text.starts_with('-') && !a.text.starts_with("--") && a.text.contains('i')));
+        let in_place = args.iter().any(|a| {
+            a.text.starts_with("-i")
+                || a.text.starts_with("--in-place")
+                || (a.text.starts_with('-') && !a.text.starts_with("--") && a.text.contains('i'))
+        });
         let mut scripts: Vec<Val> = Vec::new();
         let mut has_script_opt = false;
         for w in args.windows(2) {
@@ -1414,10 +1852,22 @@ impl Shell<'_, '_> {
         let mut i = 0;
         while i < b.len() {
             // Skip separators and addresses.
-            while i < b.len() && (b[i].is_ascii_whitespace() || b[i] == b';' || b[i] == b'{' || b[i] == b'}' || b[i] == b'!') {
+            while i < b.len()
+                && (b[i].is_ascii_whitespace()
+                    || b[i] == b';'
+                    || b[i] == b'{'
+                    || b[i] == b'}'
+                    || b[i] == b'!')
+            {
                 i += 1;
             }
-            while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'$' || b[i] == b',' || b[i] == b'~' || b[i] == b'+') {
+            while i < b.len()
+                && (b[i].is_ascii_digit()
+                    || b[i] == b'$'
+                    || b[i] == b','
+                    || b[i] == b'~'
+                    || b[i] == b'+')
+            {
                 i += 1;
             }
             if i < b.len() && (b[i] == b'/' || b[i] == b'\\') {
@@ -1460,7 +1910,11 @@ impl Shell<'_, '_> {
                         let st = i.min(b.len());
                         while i < b.len() && !matches!(b[i], b';' | b'\n' | b'}') {
                             if b[i] == b'w' {
-                                let file = script[i + 1..].split(['\n', ';']).next().unwrap_or("").trim();
+                                let file = script[i + 1..]
+                                    .split(['\n', ';'])
+                                    .next()
+                                    .unwrap_or("")
+                                    .trim();
                                 self.write(&Val::literal(file), env);
                                 i = b.len();
                                 break;
@@ -1530,7 +1984,9 @@ impl Shell<'_, '_> {
                 let t = &p.text;
                 if t.contains("system(") || t.contains("system (") {
                     match awk_system_arg(t) {
-                        Some(code) => self.nested_code(Lang::Sh, &Val::literal(&code), env, "awk system()"),
+                        Some(code) => {
+                            self.nested_code(Lang::Sh, &Val::literal(&code), env, "awk system()")
+                        }
                         None => self.opaque("awk system() with a computed command"),
                     }
                 }
@@ -1553,7 +2009,12 @@ impl Shell<'_, '_> {
     fn find(&mut self, args: &[Val], env: &mut Env) {
         let mut roots: Vec<Val> = Vec::new();
         let mut i = 0;
-        while i < args.len() && (!args[i].text.starts_with('-') || matches!(args[i].text.as_str(), "-H" | "-L" | "-P")) && args[i].text != "(" && args[i].text != "!" {
+        while i < args.len()
+            && (!args[i].text.starts_with('-')
+                || matches!(args[i].text.as_str(), "-H" | "-L" | "-P"))
+            && args[i].text != "("
+            && args[i].text != "!"
+        {
             if !args[i].text.starts_with('-') {
                 roots.push(args[i].clone());
             }
@@ -1568,7 +2029,11 @@ impl Shell<'_, '_> {
         // What `{}` stands for: something below the roots.
         let under = |r: &Val| -> Val {
             let mut v = Val::unknown(&format!("{}/{{}}", r.text.trim_end_matches('/')));
-            v.known_prefix = if r.known { r.text.trim_end_matches('/').len() + 1 } else { 0 };
+            v.known_prefix = if r.known {
+                r.text.trim_end_matches('/').len() + 1
+            } else {
+                0
+            };
             v
         };
         let mut recursive_delete_done = false;
@@ -1576,10 +2041,25 @@ impl Shell<'_, '_> {
             let t = args[i].text.as_str();
             match t {
                 "-exec" | "-execdir" | "-ok" | "-okdir" => {
-                    let end = args[i + 1..].iter().position(|a| a.text == ";" || a.text == "+").map(|p| i + 1 + p).unwrap_or(args.len());
+                    let end = args[i + 1..]
+                        .iter()
+                        .position(|a| a.text == ";" || a.text == "+")
+                        .map(|p| i + 1 + p)
+                        .unwrap_or(args.len());
                     let cmd: Vec<Val> = args[i + 1..end].to_vec();
                     for r in roots.clone() {
-                        let sub: Vec<Val> = cmd.iter().map(|a| if a.text == "{}" { under(&r) } else if a.text.contains("{}") { Val::unknown(&a.text) } else { a.clone() }).collect();
+                        let sub: Vec<Val> = cmd
+                            .iter()
+                            .map(|a| {
+                                if a.text == "{}" {
+                                    under(&r)
+                                } else if a.text.contains("{}") {
+                                    Val::unknown(&a.text)
+                                } else {
+                                    a.clone()
+                                }
+                            })
+                            .collect();
                         if !sub.is_empty() {
                             let mut e = env.clone();
                             self.exec(sub, &mut e, Stdin::Inherited, false);
@@ -1619,7 +2099,11 @@ impl Shell<'_, '_> {
                     self.nested_code(Lang::Sh, &sub_val(a, cmd), env, "tar --checkpoint-action");
                 }
             }
-            if let Some(cmd) = t.strip_prefix("--use-compress-program=").or_else(|| t.strip_prefix("--info-script=")).or_else(|| t.strip_prefix("--new-volume-script=")) {
+            if let Some(cmd) = t
+                .strip_prefix("--use-compress-program=")
+                .or_else(|| t.strip_prefix("--info-script="))
+                .or_else(|| t.strip_prefix("--new-volume-script="))
+            {
                 self.nested_code(Lang::Sh, &sub_val(a, cmd), env, "tar");
             }
             if let Some(cmd) = t.strip_prefix("--rsh-command=") {
@@ -1627,14 +2111,29 @@ impl Shell<'_, '_> {
             }
         }
         for w in args.windows(2) {
-            if matches!(w[0].text.as_str(), "-I" | "--use-compress-program" | "--to-command" | "-F" | "--info-script") {
+            if matches!(
+                w[0].text.as_str(),
+                "-I" | "--use-compress-program" | "--to-command" | "-F" | "--info-script"
+            ) {
                 self.nested_code(Lang::Sh, &w[1], env, "tar");
             }
         }
         // Mode letters: the first argument may be a bundle without a dash (`tar xzf`).
-        let first = args.first().map(|a| a.text.trim_start_matches('-').to_string()).unwrap_or_default();
+        let first = args
+            .first()
+            .map(|a| a.text.trim_start_matches('-').to_string())
+            .unwrap_or_default();
         let bundle_ok = args.first().is_some_and(|a| !a.text.starts_with("--"));
-        let has = |c: char, long: &str| (bundle_ok && first.contains(c) && first.chars().all(|ch| ch.is_ascii_alphabetic())) || args.iter().any(|a| a.text == long || (a.text.starts_with('-') && !a.text.starts_with("--") && a.text.contains(c) && a.text.len() <= 6));
+        let has = |c: char, long: &str| {
+            (bundle_ok && first.contains(c) && first.chars().all(|ch| ch.is_ascii_alphabetic()))
+                || args.iter().any(|a| {
+                    a.text == long
+                        || (a.text.starts_with('-')
+                            && !a.text.starts_with("--")
+                            && a.text.contains(c)
+                            && a.text.len() <= 6)
+                })
+        };
         let create = has('c', "--create") || has('r', "--append") || has('u', "--update");
         let extract = has('x', "--extract") || has('x', "--get");
         let mut archive: Option<Val> = None;
@@ -1642,7 +2141,14 @@ impl Shell<'_, '_> {
         for (k, a) in args.iter().enumerate() {
             if let Some(f) = a.text.strip_prefix("--file=") {
                 archive = Some(sub_val(a, f));
-            } else if a.text == "-f" || a.text == "--file" || (k == 0 && bundle_ok && first.ends_with('f')) || (a.text.starts_with('-') && !a.text.starts_with("--") && a.text.ends_with('f') && a.text.len() <= 6) {
+            } else if a.text == "-f"
+                || a.text == "--file"
+                || (k == 0 && bundle_ok && first.ends_with('f'))
+                || (a.text.starts_with('-')
+                    && !a.text.starts_with("--")
+                    && a.text.ends_with('f')
+                    && a.text.len() <= 6)
+            {
                 archive = args.get(k + 1).cloned();
             }
             if a.text == "-C" || a.text == "--directory" {
@@ -1658,7 +2164,12 @@ impl Shell<'_, '_> {
         if let Some(d) = &dir {
             skip.push(d.text.clone());
         }
-        let members: Vec<Val> = args.iter().skip(usize::from(bundle_ok && !args[0].text.starts_with('-'))).filter(|a| !a.text.starts_with('-') && !skip.contains(&a.text)).cloned().collect();
+        let members: Vec<Val> = args
+            .iter()
+            .skip(usize::from(bundle_ok && !args[0].text.starts_with('-')))
+            .filter(|a| !a.text.starts_with('-') && !skip.contains(&a.text))
+            .cloned()
+            .collect();
         if create {
             if let Some(a) = &archive {
                 self.write(a, env);
@@ -1700,7 +2211,19 @@ impl Shell<'_, '_> {
                 i += 2;
                 continue;
             }
-            if matches!(t, "-separator" | "-newline" | "-nullvalue" | "-init" | "-vfs" | "-maxsize" | "-pagecache" | "-lookaside" | "-mmap" | "-heap") {
+            if matches!(
+                t,
+                "-separator"
+                    | "-newline"
+                    | "-nullvalue"
+                    | "-init"
+                    | "-vfs"
+                    | "-maxsize"
+                    | "-pagecache"
+                    | "-lookaside"
+                    | "-mmap"
+                    | "-heap"
+            ) {
                 if t == "-init" {
                     self.opaque("sqlite3 -init runs a file of commands");
                 }
@@ -1768,7 +2291,41 @@ impl Shell<'_, '_> {
         let mut codes: Vec<Val> = Vec::new();
         let mut files: Vec<Val> = Vec::new();
         let mut positional: Vec<Val> = Vec::new();
-        let value_flags = ["-d", "--dbname", "-D", "--database", "-h", "--host", "-U", "--username", "-u", "--user", "-p", "--port", "-P", "-c", "--command", "-e", "--execute", "-f", "--file", "-o", "--output", "-v", "--set", "--variable", "-L", "--log-file", "-T", "-F", "-R", "--config", "--defaults-file", "-S", "--socket"];
+        let value_flags = [
+            "-d",
+            "--dbname",
+            "-D",
+            "--database",
+            "-h",
+            "--host",
+            "-U",
+            "--username",
+            "-u",
+            "--user",
+            "-p",
+            "--port",
+            "-P",
+            "-c",
+            "--command",
+            "-e",
+            "--execute",
+            "-f",
+            "--file",
+            "-o",
+            "--output",
+            "-v",
+            "--set",
+            "--variable",
+            "-L",
+            "--log-file",
+            "-T",
+            "-F",
+            "-R",
+            "--config",
+            "--defaults-file",
+            "-S",
+            "--socket",
+        ];
         let mut i = 0;
         while i < args.len() {
             let a = &args[i];
@@ -1806,7 +2363,11 @@ impl Shell<'_, '_> {
                 i += 1;
                 continue;
             }
-            if (t.starts_with("-c") || t.starts_with("-e")) && t.len() > 2 && !t.starts_with("--") && name != "mysql" {
+            if (t.starts_with("-c") || t.starts_with("-e"))
+                && t.len() > 2
+                && !t.starts_with("--")
+                && name != "mysql"
+            {
                 codes.push(sub_val(a, &t[2..]));
             } else if t.starts_with("-d") && t.len() > 2 && !t.starts_with("--") {
                 db = Some(conn_db(&t[2..]));
@@ -1854,7 +2415,10 @@ impl Shell<'_, '_> {
 
     fn redis(&mut self, args: &[Val], _env: &Env) {
         let ops = operands(args, "h,p,a,n,u,r,i,d,user,pass,tls,cacert,cert,key");
-        let host = args.windows(2).find(|w| w[0].text == "-h").map(|w| w[1].text.clone());
+        let host = args
+            .windows(2)
+            .find(|w| w[0].text == "-h")
+            .map(|w| w[1].text.clone());
         if let Some(h) = host {
             if !is_loopback(&h) {
                 self.network(&h, None, "redis-cli");
@@ -1866,28 +2430,43 @@ impl Shell<'_, '_> {
         };
         let verb = cmd.text.to_ascii_uppercase();
         let kind = match verb.as_str() {
-            "GET" | "MGET" | "KEYS" | "SCAN" | "INFO" | "PING" | "TTL" | "TYPE" | "EXISTS" | "HGET"
-            | "HGETALL" | "LRANGE" | "SMEMBERS" | "DBSIZE" | "LLEN" | "STRLEN" | "ZRANGE" | "SCARD"
-            | "HKEYS" | "MONITOR" | "SLOWLOG" | "CLIENT" | "MEMORY" | "LATENCY" | "TIME" | "ECHO" => crate::SqlKind::Read,
-            "SET" | "MSET" | "HSET" | "LPUSH" | "RPUSH" | "SADD" | "ZADD" | "INCR" | "DECR" | "EXPIRE"
-            | "HDEL" | "LPOP" | "RPOP" | "SREM" | "ZREM" | "APPEND" | "SETEX" | "PUBLISH" => crate::SqlKind::Dml,
+            "GET" | "MGET" | "KEYS" | "SCAN" | "INFO" | "PING" | "TTL" | "TYPE" | "EXISTS"
+            | "HGET" | "HGETALL" | "LRANGE" | "SMEMBERS" | "DBSIZE" | "LLEN" | "STRLEN"
+            | "ZRANGE" | "SCARD" | "HKEYS" | "MONITOR" | "SLOWLOG" | "CLIENT" | "MEMORY"
+            | "LATENCY" | "TIME" | "ECHO" => crate::SqlKind::Read,
+            "SET" | "MSET" | "HSET" | "LPUSH" | "RPUSH" | "SADD" | "ZADD" | "INCR" | "DECR"
+            | "EXPIRE" | "HDEL" | "LPOP" | "RPOP" | "SREM" | "ZREM" | "APPEND" | "SETEX"
+            | "PUBLISH" => crate::SqlKind::Dml,
             "DEL" | "UNLINK" | "FLUSHALL" | "FLUSHDB" | "RENAME" => crate::SqlKind::Ddl,
             _ => crate::SqlKind::Admin,
         };
         let dangers = match verb.as_str() {
-            "EVAL" | "EVALSHA" | "SCRIPT" | "MODULE" | "FUNCTION" => vec!["redis_script".to_string()],
-            "CONFIG" | "SLAVEOF" | "REPLICAOF" | "SHUTDOWN" | "DEBUG" | "MIGRATE" => vec!["redis_admin".to_string()],
+            "EVAL" | "EVALSHA" | "SCRIPT" | "MODULE" | "FUNCTION" => {
+                vec!["redis_script".to_string()]
+            }
+            "CONFIG" | "SLAVEOF" | "REPLICAOF" | "SHUTDOWN" | "DEBUG" | "MIGRATE" => {
+                vec!["redis_admin".to_string()]
+            }
             _ => vec![],
         };
         let destructive = matches!(verb.as_str(), "FLUSHALL" | "FLUSHDB" | "DEL" | "UNLINK");
         self.push(Op::Sql(crate::SqlOp {
             kind,
             verb: format!("REDIS {verb}"),
-            objects: ops.iter().skip(1).take(4).map(|o| o.text.to_ascii_lowercase()).collect(),
+            objects: ops
+                .iter()
+                .skip(1)
+                .take(4)
+                .map(|o| o.text.to_ascii_lowercase())
+                .collect(),
             database: Some("redis".into()),
             has_where: !matches!(verb.as_str(), "FLUSHALL" | "FLUSHDB"),
             where_tautological: matches!(verb.as_str(), "FLUSHALL" | "FLUSHDB"),
-            dangers: if destructive && dangers.is_empty() { vec![] } else { dangers },
+            dangers: if destructive && dangers.is_empty() {
+                vec![]
+            } else {
+                dangers
+            },
         }));
     }
 
@@ -1896,9 +2475,81 @@ impl Shell<'_, '_> {
         let mut uploads: Vec<Val> = Vec::new();
         let mut hosts: Vec<String> = Vec::new();
         let mut i = 0;
-        let value_flags_read = ["-d", "--data", "--data-binary", "--data-raw", "--data-urlencode", "-F", "--form", "-T", "--upload-file", "--post-file", "--body-file", "-K", "--config", "--cert", "--key", "--cacert", "-b", "--cookie", "--netrc-file", "-i", "--input-file"];
-        let value_flags_write = ["-o", "--output", "-O", "--output-document", "-c", "--cookie-jar", "-D", "--dump-header", "--trace", "--trace-ascii", "-P", "--directory-prefix", "--stderr", "-a", "--append-output", "--output-file"];
-        let value_flags_other = ["-H", "--header", "-X", "--request", "-u", "--user", "-A", "--user-agent", "-e", "--referer", "-m", "--max-time", "--connect-timeout", "-w", "--write-out", "-x", "--proxy", "--retry", "--limit-rate", "-r", "--range", "--resolve", "-U", "--proxy-user", "--header", "--tries", "-t", "-T", "--timeout", "--user", "--password", "-Y"];
+        let value_flags_read = [
+            "-d",
+            "--data",
+            "--data-binary",
+            "--data-raw",
+            "--data-urlencode",
+            "-F",
+            "--form",
+            "-T",
+            "--upload-file",
+            "--post-file",
+            "--body-file",
+            "-K",
+            "--config",
+            "--cert",
+            "--key",
+            "--cacert",
+            "-b",
+            "--cookie",
+            "--netrc-file",
+            "-i",
+            "--input-file",
+        ];
+        let value_flags_write = [
+            "-o",
+            "--output",
+            "-O",
+            "--output-document",
+            "-c",
+            "--cookie-jar",
+            "-D",
+            "--dump-header",
+            "--trace",
+            "--trace-ascii",
+            "-P",
+            "--directory-prefix",
+            "--stderr",
+            "-a",
+            "--append-output",
+            "--output-file",
+        ];
+        let value_flags_other = [
+            "-H",
+            "--header",
+            "-X",
+            "--request",
+            "-u",
+            "--user",
+            "-A",
+            "--user-agent",
+            "-e",
+            "--referer",
+            "-m",
+            "--max-time",
+            "--connect-timeout",
+            "-w",
+            "--write-out",
+            "-x",
+            "--proxy",
+            "--retry",
+            "--limit-rate",
+            "-r",
+            "--range",
+            "--resolve",
+            "-U",
+            "--proxy-user",
+            "--header",
+            "--tries",
+            "-t",
+            "-T",
+            "--timeout",
+            "--user",
+            "--password",
+            "-Y",
+        ];
         while i < args.len() {
             let a = &args[i];
             let t = a.text.as_str();
@@ -1908,8 +2559,11 @@ impl Shell<'_, '_> {
             };
             let is_wget = name == "wget";
             // wget uses -O for output and -T for timeout; curl -O means "remote name".
-            let reads = value_flags_read.contains(&flag) && !(is_wget && matches!(flag, "-T" | "-i" | "-a" | "-d")) || (is_wget && flag == "-i");
-            let writes = value_flags_write.contains(&flag) && !(name == "curl" && matches!(flag, "-O" | "-P" | "-a"));
+            let reads = value_flags_read.contains(&flag)
+                && !(is_wget && matches!(flag, "-T" | "-i" | "-a" | "-d"))
+                || (is_wget && flag == "-i");
+            let writes = value_flags_write.contains(&flag)
+                && !(name == "curl" && matches!(flag, "-O" | "-P" | "-a"));
             if reads || writes || value_flags_other.contains(&flag) {
                 let v = match inline {
                     Some(v) => Some(v),
@@ -1930,10 +2584,16 @@ impl Shell<'_, '_> {
                             let f = v.text[pos + 2..].split(';').next().unwrap_or("");
                             self.read(&sub_val(&v, f), env);
                             uploads.push(sub_val(&v, f));
-                        } else if matches!(flag, "-T" | "--upload-file" | "--post-file" | "--body-file") {
+                        } else if matches!(
+                            flag,
+                            "-T" | "--upload-file" | "--post-file" | "--body-file"
+                        ) {
                             self.read(&v, env);
                             uploads.push(v.clone());
-                        } else if matches!(flag, "-K" | "--config" | "--netrc-file" | "-i" | "--input-file") {
+                        } else if matches!(
+                            flag,
+                            "-K" | "--config" | "--netrc-file" | "-i" | "--input-file"
+                        ) {
                             self.read(&v, env);
                         }
                     } else if writes && v.text != "-" {
@@ -1954,7 +2614,11 @@ impl Shell<'_, '_> {
                 } else if !a.known {
                     urls += 1;
                     self.network("?", None, name);
-                } else if !a.text.is_empty() && (name != "http" && name != "https" && name != "xh" || a.text.contains('.') || a.text.contains(':')) {
+                } else if !a.text.is_empty()
+                    && (name != "http" && name != "https" && name != "xh"
+                        || a.text.contains('.')
+                        || a.text.contains(':'))
+                {
                     // A bare host (`curl example.com`).
                     let hostpart = a.text.split('/').next().unwrap_or("");
                     if !hostpart.is_empty() && !a.text.contains('=') {
@@ -1970,8 +2634,21 @@ impl Shell<'_, '_> {
             }
             i += 1;
         }
-        let saves_remote_name = args.iter().any(|a| a.text == "-O" || a.text == "--remote-name" || a.text == "--remote-name-all" || (a.text.starts_with('-') && !a.text.starts_with("--") && a.text.contains('O') && name == "curl"));
-        if (name == "wget" && !args.iter().any(|a| a.text.starts_with("-O") || a.text == "--spider" || a.text == "-q0")) || saves_remote_name {
+        let saves_remote_name = args.iter().any(|a| {
+            a.text == "-O"
+                || a.text == "--remote-name"
+                || a.text == "--remote-name-all"
+                || (a.text.starts_with('-')
+                    && !a.text.starts_with("--")
+                    && a.text.contains('O')
+                    && name == "curl")
+        });
+        if (name == "wget"
+            && !args
+                .iter()
+                .any(|a| a.text.starts_with("-O") || a.text == "--spider" || a.text == "-q0"))
+            || saves_remote_name
+        {
             self.write_cwd(env);
         }
         let _ = urls;
@@ -1988,14 +2665,22 @@ impl Shell<'_, '_> {
     }
 
     fn net_tool(&mut self, name: &str, args: &[Val], env: &Env, stdin: &Stdin) {
-        let info_only = args.iter().all(|a| matches!(a.text.as_str(), "-V" | "--version" | "-h" | "--help" | "version" | "-v"));
+        let info_only = args.iter().all(|a| {
+            matches!(
+                a.text.as_str(),
+                "-V" | "--version" | "-h" | "--help" | "version" | "-v"
+            )
+        });
         if info_only && !args.is_empty() {
             return;
         }
         match name {
             "ssh" | "autossh" | "mosh" | "ssh-copy-id" | "sshpass" => {
                 for a in args {
-                    if a.text.contains("ProxyCommand") || a.text.contains("LocalCommand") || a.text.contains("PermitLocalCommand") {
+                    if a.text.contains("ProxyCommand")
+                        || a.text.contains("LocalCommand")
+                        || a.text.contains("PermitLocalCommand")
+                    {
                         self.opaque(format!("{name} -o {} runs a local command", clip(&a.text)));
                     }
                 }
@@ -2010,7 +2695,10 @@ impl Shell<'_, '_> {
                     return;
                 }
                 if let Some(h) = ops.first() {
-                    let port = args.windows(2).find(|w| w[0].text == "-p").and_then(|w| w[1].text.parse().ok());
+                    let port = args
+                        .windows(2)
+                        .find(|w| w[0].text == "-p")
+                        .and_then(|w| w[1].text.parse().ok());
                     self.network(&host_of_userhost(&h.text), port.or(Some(22)), name);
                 } else if !args.iter().any(|a| a.text == "-V") {
                     self.opaque(format!("{name} with no host"));
@@ -2032,7 +2720,10 @@ impl Shell<'_, '_> {
                 let sub = args.first().map(|a| a.text.as_str()).unwrap_or("");
                 match sub {
                     "s_client" | "s_server" => {
-                        let host = args.windows(2).find(|w| w[0].text == "-connect").map(|w| w[1].text.clone());
+                        let host = args
+                            .windows(2)
+                            .find(|w| w[0].text == "-connect")
+                            .map(|w| w[1].text.clone());
                         match host {
                             Some(h) => {
                                 let (h, p) = split_host_port(&h);
@@ -2044,7 +2735,9 @@ impl Shell<'_, '_> {
                     _ => {
                         for w in args.windows(2) {
                             match w[0].text.as_str() {
-                                "-in" | "-inkey" | "-key" | "-CAfile" | "-kfile" | "-passin" => self.read(&w[1], env),
+                                "-in" | "-inkey" | "-key" | "-CAfile" | "-kfile" | "-passin" => {
+                                    self.read(&w[1], env)
+                                }
                                 "-out" | "-keyout" => self.write(&w[1], env),
                                 _ => {}
                             }
@@ -2053,10 +2746,17 @@ impl Shell<'_, '_> {
                 }
             }
             "ping" | "ping6" | "traceroute" | "tracepath" | "mtr" | "dig" | "nslookup" | "host"
-            | "whois" | "arping" | "hping3" | "nmap" | "masscan" | "zmap" | "snmpwalk" | "ldapsearch"
-            | "smbclient" | "ftp" | "tftp" | "telnet" | "iperf" | "iperf3" => {
+            | "whois" | "arping" | "hping3" | "nmap" | "masscan" | "zmap" | "snmpwalk"
+            | "ldapsearch" | "smbclient" | "ftp" | "tftp" | "telnet" | "iperf" | "iperf3" => {
                 let ops = operands(args, "c,i,w,W,t,p,s,I,m,q,f,b,x,y,H,D,U,P,T");
-                let h = ops.iter().rev().find(|v| !v.text.starts_with('@') && v.text.contains(['.', ':']) || v.text == "localhost").or(ops.first());
+                let h = ops
+                    .iter()
+                    .rev()
+                    .find(|v| {
+                        !v.text.starts_with('@') && v.text.contains(['.', ':'])
+                            || v.text == "localhost"
+                    })
+                    .or(ops.first());
                 match h {
                     Some(h) => {
                         let (host, port) = split_host_port(&h.text);
@@ -2071,7 +2771,10 @@ impl Shell<'_, '_> {
             _ => {
                 // nc / ncat / socat: host and port operands; `-e`/`-c`/EXEC run commands.
                 for w in args.windows(2) {
-                    if matches!(w[0].text.as_str(), "-e" | "-c" | "--exec" | "--sh-exec" | "--lua-exec") {
+                    if matches!(
+                        w[0].text.as_str(),
+                        "-e" | "-c" | "--exec" | "--sh-exec" | "--lua-exec"
+                    ) {
                         self.nested_code(Lang::Sh, &w[1], env, name);
                     }
                 }
@@ -2082,25 +2785,55 @@ impl Shell<'_, '_> {
                         let code = code.split(',').next().unwrap_or("");
                         self.nested_code(Lang::Sh, &sub_val(a, code), env, name);
                     }
-                    if let Some(rest) = up.strip_prefix("TCP:").or_else(|| up.strip_prefix("TCP4:")).or_else(|| up.strip_prefix("UDP:")).or_else(|| up.strip_prefix("OPENSSL:")) {
+                    if let Some(rest) = up
+                        .strip_prefix("TCP:")
+                        .or_else(|| up.strip_prefix("TCP4:"))
+                        .or_else(|| up.strip_prefix("UDP:"))
+                        .or_else(|| up.strip_prefix("OPENSSL:"))
+                    {
                         let hp = rest.split(',').next().unwrap_or("").to_ascii_lowercase();
                         let (h, p) = split_host_port(&hp);
                         self.network(&h, p, name);
                     }
                     if up.starts_with("TCP-LISTEN:") || up.starts_with("UDP-LISTEN:") {
-                        self.network("0.0.0.0", up.split(':').nth(1).and_then(|p| p.split(',').next()).and_then(|p| p.parse().ok()), name);
+                        self.network(
+                            "0.0.0.0",
+                            up.split(':')
+                                .nth(1)
+                                .and_then(|p| p.split(',').next())
+                                .and_then(|p| p.parse().ok()),
+                            name,
+                        );
                     }
-                    if let Some(f) = a.text.strip_prefix("FILE:").or_else(|| a.text.strip_prefix("OPEN:")).or_else(|| a.text.strip_prefix("CREATE:")) {
+                    if let Some(f) = a
+                        .text
+                        .strip_prefix("FILE:")
+                        .or_else(|| a.text.strip_prefix("OPEN:"))
+                        .or_else(|| a.text.strip_prefix("CREATE:"))
+                    {
                         self.write(&sub_val(a, f.split(',').next().unwrap_or("")), env);
                     }
                 }
                 if name != "socat" {
-                    let listen = args.iter().any(|a| a.text.starts_with('-') && !a.text.starts_with("--") && a.text.contains('l') || a.text == "--listen");
-                    let ops = operands(args, "e,c,p,s,w,i,q,x,X,P,g,G,o,O,T,I,sh-exec,exec,lua-exec,source,wait,proxy");
+                    let listen = args.iter().any(|a| {
+                        a.text.starts_with('-') && !a.text.starts_with("--") && a.text.contains('l')
+                            || a.text == "--listen"
+                    });
+                    let ops = operands(
+                        args,
+                        "e,c,p,s,w,i,q,x,X,P,g,G,o,O,T,I,sh-exec,exec,lua-exec,source,wait,proxy",
+                    );
                     if listen {
-                        self.network("0.0.0.0", ops.last().and_then(|p| p.text.parse().ok()), name);
+                        self.network(
+                            "0.0.0.0",
+                            ops.last().and_then(|p| p.text.parse().ok()),
+                            name,
+                        );
                     } else {
-                        let host = ops.first().map(|h| h.text.clone()).unwrap_or_else(|| "?".into());
+                        let host = ops
+                            .first()
+                            .map(|h| h.text.clone())
+                            .unwrap_or_else(|| "?".into());
                         let port = ops.get(1).and_then(|p| p.text.parse().ok());
                         self.network(&host, port, name);
                     }
@@ -2124,7 +2857,11 @@ impl Shell<'_, '_> {
                 }
                 "-C" => {
                     if let Some(d) = args.get(i + 1) {
-                        env.cwd = if d.known { Some(paths::resolve(&self.cwd_or_root(env), &d.text)) } else { None };
+                        env.cwd = if d.known {
+                            Some(paths::resolve(&self.cwd_or_root(env), &d.text))
+                        } else {
+                            None
+                        };
                     }
                     i += 2;
                 }
@@ -2145,38 +2882,74 @@ impl Shell<'_, '_> {
         let Some(sub) = args.get(i) else { return };
         let rest = &args[i + 1..];
         match sub.text.as_str() {
-            "clone" | "fetch" | "pull" | "push" | "ls-remote" | "submodule" | "remote" | "archive" | "request-pull" | "send-email" | "svn" | "p4" => {
+            "clone" | "fetch" | "pull" | "push" | "ls-remote" | "submodule" | "remote"
+            | "archive" | "request-pull" | "send-email" | "svn" | "p4" => {
                 let is_net = match sub.text.as_str() {
-                    "submodule" => rest.iter().any(|a| matches!(a.text.as_str(), "update" | "add" | "sync" | "init")),
-                    "remote" => rest.iter().any(|a| matches!(a.text.as_str(), "update" | "prune" | "show" | "set-head")) && !rest.iter().any(|a| a.text == "-n"),
+                    "submodule" => rest
+                        .iter()
+                        .any(|a| matches!(a.text.as_str(), "update" | "add" | "sync" | "init")),
+                    "remote" => {
+                        rest.iter().any(|a| {
+                            matches!(a.text.as_str(), "update" | "prune" | "show" | "set-head")
+                        }) && !rest.iter().any(|a| a.text == "-n")
+                    }
                     "archive" => rest.iter().any(|a| a.text.starts_with("--remote")),
                     _ => true,
                 };
                 if is_net {
-                    let host = rest.iter().find_map(|a| url_host_port(&a.text).map(|(h, _)| h).or_else(|| remote_host(&a.text)));
-                    self.network(host.as_deref().unwrap_or("git-remote"), None, &format!("git {}", sub.text));
+                    let host = rest.iter().find_map(|a| {
+                        url_host_port(&a.text)
+                            .map(|(h, _)| h)
+                            .or_else(|| remote_host(&a.text))
+                    });
+                    self.network(
+                        host.as_deref().unwrap_or("git-remote"),
+                        None,
+                        &format!("git {}", sub.text),
+                    );
                 }
                 if sub.text == "clone" {
-                    let ops = operands(rest, "b,o,c,depth,branch,origin,config,reference,template,u,upload-pack,j,jobs,filter,separate-git-dir");
+                    let ops = operands(
+                        rest,
+                        "b,o,c,depth,branch,origin,config,reference,template,u,upload-pack,j,jobs,filter,separate-git-dir",
+                    );
                     match ops.get(1) {
                         Some(d) => self.write(d, env),
                         None => self.write_cwd(env),
                     }
-                    if rest.iter().any(|a| a.text.starts_with("--template") || a.text.starts_with("-u") || a.text.starts_with("--upload-pack")) {
+                    if rest.iter().any(|a| {
+                        a.text.starts_with("--template")
+                            || a.text.starts_with("-u")
+                            || a.text.starts_with("--upload-pack")
+                    }) {
                         self.opaque("git clone option that runs a program");
                     }
                 }
-                if matches!(sub.text.as_str(), "fetch" | "pull" | "push" | "ls-remote") && rest.iter().any(|a| a.text.starts_with("--upload-pack") || a.text.starts_with("--receive-pack") || a.text.starts_with("--exec")) {
+                if matches!(sub.text.as_str(), "fetch" | "pull" | "push" | "ls-remote")
+                    && rest.iter().any(|a| {
+                        a.text.starts_with("--upload-pack")
+                            || a.text.starts_with("--receive-pack")
+                            || a.text.starts_with("--exec")
+                    })
+                {
                     self.opaque("git option that runs a program");
                 }
             }
             "config" => {
                 let ops = operands(rest, "f,file,blob,type,default");
-                let setting = !rest.iter().any(|a| matches!(a.text.as_str(), "--get" | "--get-all" | "--list" | "-l" | "--get-regexp" | "--show-origin"));
+                let setting = !rest.iter().any(|a| {
+                    matches!(
+                        a.text.as_str(),
+                        "--get" | "--get-all" | "--list" | "-l" | "--get-regexp" | "--show-origin"
+                    )
+                });
                 if ops.len() >= 2 && setting {
                     let kv = format!("{}={}", ops[0].text, ops[1].text);
                     self.git_config_value(&kv, ops[1].known, env);
-                    if rest.iter().any(|a| a.text == "--global" || a.text == "--system") {
+                    if rest
+                        .iter()
+                        .any(|a| a.text == "--global" || a.text == "--system")
+                    {
                         let home = self.c.ctx.home.clone();
                         self.write(&Val::literal(&format!("{home}/.gitconfig")), env);
                     } else {
@@ -2184,14 +2957,20 @@ impl Shell<'_, '_> {
                     }
                 }
             }
-            "filter-branch" | "filter-repo" => self.opaque("git filter-branch rewrites history and runs commands"),
+            "filter-branch" | "filter-repo" => {
+                self.opaque("git filter-branch rewrites history and runs commands")
+            }
             "bisect" if rest.first().is_some_and(|a| a.text == "run") => {
                 let cmd: Vec<Val> = rest[1..].to_vec();
                 if !cmd.is_empty() {
                     self.exec(cmd, env, Stdin::Inherited, false);
                 }
             }
-            "rebase" if rest.iter().any(|a| a.text == "-x" || a.text.starts_with("--exec")) => {
+            "rebase"
+                if rest
+                    .iter()
+                    .any(|a| a.text == "-x" || a.text.starts_with("--exec")) =>
+            {
                 for w in rest.windows(2) {
                     if w[0].text == "-x" || w[0].text == "--exec" {
                         self.nested_code(Lang::Sh, &w[1], env, "git rebase --exec");
@@ -2203,14 +2982,15 @@ impl Shell<'_, '_> {
                     self.read(v, env);
                 }
             }
-            "diff" | "log" | "show" | "status" | "blame" | "grep" | "ls-files" | "rev-parse" | "branch"
-            | "tag" | "describe" | "shortlog" | "reflog" | "stash" | "add" | "commit" | "checkout"
-            | "switch" | "restore" | "reset" | "clean" | "merge" | "rebase" | "cherry-pick" | "revert"
-            | "mv" | "rm" | "init" | "worktree" | "gc" | "fsck" | "notes" | "show-ref" | "cat-file"
-            | "rev-list" | "for-each-ref" | "whatchanged" | "version" | "help" | "count-objects"
-            | "name-rev" | "merge-base" | "cherry" | "range-diff" | "format-patch" | "bundle"
-            | "sparse-checkout" | "update-index" | "update-ref" | "symbolic-ref" | "prune"
-            | "maintenance" | "lfs" | "hash-object" | "ls-tree" | "check-ignore" | "var" | "difftool" | "mergetool" => {
+            "diff" | "log" | "show" | "status" | "blame" | "grep" | "ls-files" | "rev-parse"
+            | "branch" | "tag" | "describe" | "shortlog" | "reflog" | "stash" | "add"
+            | "commit" | "checkout" | "switch" | "restore" | "reset" | "clean" | "merge"
+            | "rebase" | "cherry-pick" | "revert" | "mv" | "rm" | "init" | "worktree" | "gc"
+            | "fsck" | "notes" | "show-ref" | "cat-file" | "rev-list" | "for-each-ref"
+            | "whatchanged" | "version" | "help" | "count-objects" | "name-rev" | "merge-base"
+            | "cherry" | "range-diff" | "format-patch" | "bundle" | "sparse-checkout"
+            | "update-index" | "update-ref" | "symbolic-ref" | "prune" | "maintenance" | "lfs"
+            | "hash-object" | "ls-tree" | "check-ignore" | "var" | "difftool" | "mergetool" => {
                 if matches!(sub.text.as_str(), "difftool" | "mergetool") {
                     self.opaque(format!("git {} runs a configured tool", sub.text));
                 }
@@ -2236,13 +3016,28 @@ impl Shell<'_, '_> {
         let runs = k.starts_with("alias.") && v.trim_start().starts_with('!')
             || matches!(
                 k.as_str(),
-                "core.pager" | "core.editor" | "core.sshcommand" | "core.fsmonitor" | "core.hookspath"
-                    | "core.gitproxy" | "core.askpass" | "diff.external" | "sequence.editor"
-                    | "credential.helper" | "gpg.program" | "gpg.ssh.program" | "pager.log" | "pager.diff"
-                    | "pager.show" | "uploadpack.packobjectshook" | "protocol.ext.allow" | "core.alternaterefscommand"
+                "core.pager"
+                    | "core.editor"
+                    | "core.sshcommand"
+                    | "core.fsmonitor"
+                    | "core.hookspath"
+                    | "core.gitproxy"
+                    | "core.askpass"
+                    | "diff.external"
+                    | "sequence.editor"
+                    | "credential.helper"
+                    | "gpg.program"
+                    | "gpg.ssh.program"
+                    | "pager.log"
+                    | "pager.diff"
+                    | "pager.show"
+                    | "uploadpack.packobjectshook"
+                    | "protocol.ext.allow"
+                    | "core.alternaterefscommand"
             )
             || k.ends_with(".textconv")
-            || (k.starts_with("filter.") && (k.ends_with(".clean") || k.ends_with(".smudge") || k.ends_with(".process")))
+            || (k.starts_with("filter.")
+                && (k.ends_with(".clean") || k.ends_with(".smudge") || k.ends_with(".process")))
             || (k.starts_with("merge.") && k.ends_with(".driver"))
             || (k.starts_with("diff.") && k.ends_with(".command"))
             || (k.starts_with("pager."));
@@ -2268,14 +3063,27 @@ impl Shell<'_, '_> {
     }
 
     fn kill(&mut self, name: &str, args: &[Val]) {
-        let targets: Vec<&Val> = args.iter().filter(|a| !a.text.starts_with('-') || a.text.parse::<i64>().is_ok() && a.text != "-9" && a.text != "-15" && a.text.len() > 1 && a.text == "-1").collect();
-        let listing = args.iter().any(|a| a.text == "-l" || a.text == "-L" || a.text == "--list");
+        let targets: Vec<&Val> = args
+            .iter()
+            .filter(|a| {
+                !a.text.starts_with('-')
+                    || a.text.parse::<i64>().is_ok()
+                        && a.text != "-9"
+                        && a.text != "-15"
+                        && a.text.len() > 1
+                        && a.text == "-1"
+            })
+            .collect();
+        let listing = args
+            .iter()
+            .any(|a| a.text == "-l" || a.text == "-L" || a.text == "--list");
         if listing {
             return;
         }
         for t in targets {
             // `kill $!` and `kill %1` name the shell's own jobs.
-            let own = name == "kill" && (t.text == "${!}" || t.text == "$!" || t.text.starts_with('%'));
+            let own =
+                name == "kill" && (t.text == "${!}" || t.text == "$!" || t.text.starts_with('%'));
             if !own {
                 self.push(Op::Signal {
                     target: t.text.clone(),
@@ -2286,14 +3094,26 @@ impl Shell<'_, '_> {
     }
 
     fn service(&mut self, name: &str, args: &[Val]) {
-        let words: Vec<&str> = args.iter().filter(|a| !a.text.starts_with('-')).map(|a| a.text.as_str()).collect();
+        let words: Vec<&str> = args
+            .iter()
+            .filter(|a| !a.text.starts_with('-'))
+            .map(|a| a.text.as_str())
+            .collect();
         let (verb, unit) = match name {
-            "service" | "rc-service" => (words.get(1).copied().unwrap_or(""), words.first().copied().unwrap_or("")),
-            _ => (words.first().copied().unwrap_or(""), words.get(1).copied().unwrap_or("")),
+            "service" | "rc-service" => (
+                words.get(1).copied().unwrap_or(""),
+                words.first().copied().unwrap_or(""),
+            ),
+            _ => (
+                words.first().copied().unwrap_or(""),
+                words.get(1).copied().unwrap_or(""),
+            ),
         };
         match verb {
-            "status" | "show" | "list-units" | "list-unit-files" | "is-active" | "is-enabled" | "cat" | "list-timers" | "is-failed" | "" | "--version" | "list-dependencies" => {}
-            "enable" | "link" | "preset" | "load" | "bootstrap" | "add-wants" | "set-property" | "edit" | "daemon-reload" | "revert" => self.push(Op::Persistence {
+            "status" | "show" | "list-units" | "list-unit-files" | "is-active" | "is-enabled"
+            | "cat" | "list-timers" | "is-failed" | "" | "--version" | "list-dependencies" => {}
+            "enable" | "link" | "preset" | "load" | "bootstrap" | "add-wants" | "set-property"
+            | "edit" | "daemon-reload" | "revert" => self.push(Op::Persistence {
                 what: format!("{name} {verb} {unit}"),
             }),
             _ => self.push(Op::Signal {
@@ -2311,8 +3131,30 @@ impl Shell<'_, '_> {
     }
 
     fn pip_like(&mut self, name: &str, args: &[Val]) {
-        let sub = args.iter().find(|a| !a.text.starts_with('-')).map(|a| a.text.as_str()).unwrap_or("");
-        let install = matches!(sub, "install" | "download" | "wheel" | "add" | "sync" | "lock" | "update" | "upgrade" | "create" | "run" | "publish" | "upload" | "inject" | "tool" | "uninstall" | "remove");
+        let sub = args
+            .iter()
+            .find(|a| !a.text.starts_with('-'))
+            .map(|a| a.text.as_str())
+            .unwrap_or("");
+        let install = matches!(
+            sub,
+            "install"
+                | "download"
+                | "wheel"
+                | "add"
+                | "sync"
+                | "lock"
+                | "update"
+                | "upgrade"
+                | "create"
+                | "run"
+                | "publish"
+                | "upload"
+                | "inject"
+                | "tool"
+                | "uninstall"
+                | "remove"
+        );
         if install {
             // `pip install -e .` / `-r requirements.txt` still fetch from an index.
             self.package(name, args);
@@ -2321,14 +3163,24 @@ impl Shell<'_, '_> {
     }
 
     fn npm_like(&mut self, name: &str, args: &[Val]) {
-        let sub = args.iter().find(|a| !a.text.starts_with('-')).map(|a| a.text.as_str()).unwrap_or("");
+        let sub = args
+            .iter()
+            .find(|a| !a.text.starts_with('-'))
+            .map(|a| a.text.as_str())
+            .unwrap_or("");
         match (name, sub) {
             ("npx" | "pnpx", _) | (_, "dlx" | "exec" | "x") => {
                 // Runs a package, fetching it if it is not installed.
                 self.package(name, args);
                 self.network("package-index", None, name);
             }
-            (_, "install" | "i" | "add" | "ci" | "update" | "up" | "upgrade" | "publish" | "unpublish" | "link" | "global" | "create" | "init" | "remove" | "uninstall" | "rm" | "dedupe" | "audit" | "outdated" | "login" | "adduser" | "deprecate" | "dist-tag" | "owner" | "token" | "team" | "access") => {
+            (
+                _,
+                "install" | "i" | "add" | "ci" | "update" | "up" | "upgrade" | "publish"
+                | "unpublish" | "link" | "global" | "create" | "init" | "remove" | "uninstall"
+                | "rm" | "dedupe" | "audit" | "outdated" | "login" | "adduser" | "deprecate"
+                | "dist-tag" | "owner" | "token" | "team" | "access",
+            ) => {
                 if !(sub == "init" && args.iter().any(|a| a.text == "-y")) {
                     self.package(name, args);
                     self.network("package-index", None, &format!("{name} {sub}"));
@@ -2343,30 +3195,123 @@ impl Shell<'_, '_> {
     }
 
     fn cargo(&mut self, args: &[Val]) {
-        let sub = args.iter().find(|a| !a.text.starts_with('-') && !a.text.starts_with('+')).map(|a| a.text.as_str()).unwrap_or("");
-        if matches!(sub, "install" | "publish" | "uninstall" | "owner" | "yank" | "login" | "logout" | "add" | "update" | "search" | "binstall") {
+        let sub = args
+            .iter()
+            .find(|a| !a.text.starts_with('-') && !a.text.starts_with('+'))
+            .map(|a| a.text.as_str())
+            .unwrap_or("");
+        if matches!(
+            sub,
+            "install"
+                | "publish"
+                | "uninstall"
+                | "owner"
+                | "yank"
+                | "login"
+                | "logout"
+                | "add"
+                | "update"
+                | "search"
+                | "binstall"
+        ) {
             self.package("cargo", args);
             self.network("crates.io", None, &format!("cargo {sub}"));
         }
     }
 
     fn system_package(&mut self, name: &str, args: &[Val]) {
-        let sub = args.iter().find(|a| !a.text.starts_with('-')).map(|a| a.text.as_str()).unwrap_or("");
+        let sub = args
+            .iter()
+            .find(|a| !a.text.starts_with('-'))
+            .map(|a| a.text.as_str())
+            .unwrap_or("");
         let read_only = matches!(
             sub,
-            "list" | "show" | "search" | "info" | "--version" | "version" | "help" | "policy" | "depends"
-                | "rdepends" | "query" | "env" | "outdated" | "doctor" | "config" | "check" | "exec"
-                | "test" | "build" | "run" | "fmt" | "format" | "lint" | "clean" | "restore-x" | "which"
-                | "current" | "show-toolchain" | "-V" | "--help" | "-qa" | "-l" | "-L" | "-s"
-        ) || args.iter().any(|a| matches!(a.text.as_str(), "-l" | "-L" | "-s" | "-qa" | "--version" | "-V" | "-q" | "-Q" | "-Qi" | "-Ql" | "-Ss" | "-Si" | "--list"));
+            "list"
+                | "show"
+                | "search"
+                | "info"
+                | "--version"
+                | "version"
+                | "help"
+                | "policy"
+                | "depends"
+                | "rdepends"
+                | "query"
+                | "env"
+                | "outdated"
+                | "doctor"
+                | "config"
+                | "check"
+                | "exec"
+                | "test"
+                | "build"
+                | "run"
+                | "fmt"
+                | "format"
+                | "lint"
+                | "clean"
+                | "restore-x"
+                | "which"
+                | "current"
+                | "show-toolchain"
+                | "-V"
+                | "--help"
+                | "-qa"
+                | "-l"
+                | "-L"
+                | "-s"
+        ) || args.iter().any(|a| {
+            matches!(
+                a.text.as_str(),
+                "-l" | "-L"
+                    | "-s"
+                    | "-qa"
+                    | "--version"
+                    | "-V"
+                    | "-q"
+                    | "-Q"
+                    | "-Qi"
+                    | "-Ql"
+                    | "-Ss"
+                    | "-Si"
+                    | "--list"
+            )
+        });
         let bundle_local = name == "bundle" && matches!(sub, "exec" | "show" | "list" | "check");
-        let dotnet_local = name == "dotnet" && matches!(sub, "build" | "test" | "run" | "format" | "clean" | "--info" | "--version" | "--list-sdks");
+        let dotnet_local = name == "dotnet"
+            && matches!(
+                sub,
+                "build"
+                    | "test"
+                    | "run"
+                    | "format"
+                    | "clean"
+                    | "--info"
+                    | "--version"
+                    | "--list-sdks"
+            );
         if read_only || bundle_local || dotnet_local {
             return;
         }
         self.package(name, args);
         self.network("package-index", None, &format!("{name} {sub}"));
-        if matches!(name, "apt" | "apt-get" | "aptitude" | "dpkg" | "rpm" | "yum" | "dnf" | "zypper" | "pacman" | "apk" | "snap" | "flatpak" | "port") {
+        if matches!(
+            name,
+            "apt"
+                | "apt-get"
+                | "aptitude"
+                | "dpkg"
+                | "rpm"
+                | "yum"
+                | "dnf"
+                | "zypper"
+                | "pacman"
+                | "apk"
+                | "snap"
+                | "flatpak"
+                | "port"
+        ) {
             self.push(Op::Privilege {
                 how: format!("{name} changes system packages"),
             });
@@ -2374,7 +3319,11 @@ impl Shell<'_, '_> {
     }
 
     fn docker(&mut self, name: &str, args: &[Val], env: &Env) {
-        let sub = args.iter().find(|a| !a.text.starts_with('-')).map(|a| a.text.as_str()).unwrap_or("");
+        let sub = args
+            .iter()
+            .find(|a| !a.text.starts_with('-'))
+            .map(|a| a.text.as_str())
+            .unwrap_or("");
         let privileged = args.iter().any(|a| {
             a.text == "--privileged"
                 || a.text.starts_with("--cap-add")
@@ -2384,18 +3333,28 @@ impl Shell<'_, '_> {
                 || a.text.starts_with("--security-opt")
                 || a.text.starts_with("--device")
                 || a.text.contains("/var/run/docker.sock")
-                || (a.text.starts_with('/') && a.text.contains(":/") && a.text.split(':').next() == Some("/"))
+                || (a.text.starts_with('/')
+                    && a.text.contains(":/")
+                    && a.text.split(':').next() == Some("/"))
         });
-        let mounts_root = args.windows(2).any(|w| (w[0].text == "-v" || w[0].text == "--volume") && w[1].text.starts_with("/:"));
+        let mounts_root = args
+            .windows(2)
+            .any(|w| (w[0].text == "-v" || w[0].text == "--volume") && w[1].text.starts_with("/:"));
         if privileged || mounts_root {
             self.push(Op::Privilege {
                 how: format!("{name} {sub} with host privileges"),
             });
         }
         match sub {
-            "ps" | "images" | "version" | "info" | "inspect" | "logs" | "stats" | "top" | "port" | "diff" | "history" | "events" | "" => {}
-            "pull" | "push" | "login" | "search" | "build" | "buildx" | "compose" | "run" | "create" | "save" | "load" | "import" | "export" | "tag" | "commit" | "cp" | "exec" | "start" | "restart" => {
-                if matches!(sub, "pull" | "push" | "login" | "search" | "run" | "build" | "buildx" | "compose") {
+            "ps" | "images" | "version" | "info" | "inspect" | "logs" | "stats" | "top"
+            | "port" | "diff" | "history" | "events" | "" => {}
+            "pull" | "push" | "login" | "search" | "build" | "buildx" | "compose" | "run"
+            | "create" | "save" | "load" | "import" | "export" | "tag" | "commit" | "cp"
+            | "exec" | "start" | "restart" => {
+                if matches!(
+                    sub,
+                    "pull" | "push" | "login" | "search" | "run" | "build" | "buildx" | "compose"
+                ) {
                     self.network("container-registry", None, &format!("{name} {sub}"));
                 }
                 self.push(Op::Exec {
@@ -2404,7 +3363,9 @@ impl Shell<'_, '_> {
                     kind: ProgramKind::System,
                 });
             }
-            "stop" | "kill" | "rm" | "rmi" | "prune" | "system" | "volume" | "network" | "container" | "image" | "swarm" | "service" | "stack" | "node" | "secret" | "config" => {
+            "stop" | "kill" | "rm" | "rmi" | "prune" | "system" | "volume" | "network"
+            | "container" | "image" | "swarm" | "service" | "stack" | "node" | "secret"
+            | "config" => {
                 self.push(Op::Signal {
                     target: format!("{name} {}", clip(&join(args).text)),
                     how: format!("{name} {sub}"),
@@ -2491,7 +3452,9 @@ pub(crate) fn operands<'v>(args: &'v [Val], with_value: &str) -> Vec<&'v Val> {
             letters.len() == 1 && with_value.split(',').any(|w| w == letters)
                 || (letters.len() > 1
                     && letters.chars().all(|c| c.is_ascii_alphabetic())
-                    && with_value.split(',').any(|w| w.len() == 1 && letters.ends_with(w)))
+                    && with_value
+                        .split(',')
+                        .any(|w| w.len() == 1 && letters.ends_with(w)))
         };
         i += if takes_value { 2 } else { 1 };
     }
@@ -2507,12 +3470,16 @@ fn reader_value_opts(name: &str) -> &'static str {
         "paste" => "d,delimiters",
         "nl" => "b,d,f,h,i,l,n,s,v,w",
         "fold" | "fmt" => "w,width,p,prefix",
-        "od" | "hexdump" | "hd" => "A,j,N,t,w,s,n,e,f,address-radix,skip-bytes,read-bytes,format,width",
+        "od" | "hexdump" | "hd" => {
+            "A,j,N,t,w,s,n,e,f,address-radix,skip-bytes,read-bytes,format,width"
+        }
         "column" => "s,c,t,o,N,R,separator,output-separator,table-columns",
         "join" => "t,j,o,1,2,a,v,e",
         "tr" => "",
         "diff" => "C,U,L,x,X,I,F,label,exclude,exclude-from,ignore-matching-lines,unified,context",
-        "ls" | "tree" | "du" => "I,L,w,T,d,B,block-size,hide,ignore,max-depth,o,P,time-style,format,sort,color,exclude,X",
+        "ls" | "tree" | "du" => {
+            "I,L,w,T,d,B,block-size,hide,ignore,max-depth,o,P,time-style,format,sort,color,exclude,X"
+        }
         "stat" => "c,format,printf",
         "shuf" => "n,o,e,i,head-count,output,random-source",
         "iconv" => "f,t,o,from-code,to-code,output",
@@ -2525,16 +3492,30 @@ fn reader_value_opts(name: &str) -> &'static str {
 /// Does a chmod mode set set-uid or set-gid?
 fn mode_sets_id(m: &str) -> bool {
     if m.chars().all(|c| c.is_ascii_digit()) {
-        return m.len() >= 4 && matches!(m.as_bytes()[m.len() - 4], b'2' | b'4' | b'6' | b'3' | b'5' | b'7');
+        return m.len() >= 4
+            && matches!(
+                m.as_bytes()[m.len() - 4],
+                b'2' | b'4' | b'6' | b'3' | b'5' | b'7'
+            );
     }
     m.split(',').any(|clause| {
-        clause.contains(['+', '=']) && clause.split(['+', '=']).nth(1).is_some_and(|p| p.contains('s'))
+        clause.contains(['+', '='])
+            && clause
+                .split(['+', '='])
+                .nth(1)
+                .is_some_and(|p| p.contains('s'))
     })
 }
 
 fn looks_like_path(t: &str) -> bool {
     !t.contains("://")
-        && (t.starts_with('/') || t.starts_with("./") || t.starts_with("../") || t.starts_with('~') || t.contains('/') || t == "." || t == "..")
+        && (t.starts_with('/')
+            || t.starts_with("./")
+            || t.starts_with("../")
+            || t.starts_with('~')
+            || t.contains('/')
+            || t == "."
+            || t == "..")
         && !t.contains(char::is_whitespace)
 }
 
@@ -2548,7 +3529,11 @@ fn remote_host(t: &str) -> Option<String> {
         return None;
     }
     let (hostpart, _) = t.split_once(':')?;
-    if hostpart.is_empty() || hostpart.contains('/') || hostpart.contains('=') || hostpart.contains(' ') {
+    if hostpart.is_empty()
+        || hostpart.contains('/')
+        || hostpart.contains('=')
+        || hostpart.contains(' ')
+    {
         return None;
     }
     Some(host_of_userhost(hostpart))
@@ -2562,14 +3547,21 @@ fn host_of_userhost(t: &str) -> String {
 /// Host and port of a URL with a scheme.
 pub(crate) fn url_host_port(t: &str) -> Option<(String, Option<u16>)> {
     let (scheme, rest) = t.split_once("://")?;
-    if scheme.is_empty() || !scheme.chars().all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.') {
+    if scheme.is_empty()
+        || !scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.')
+    {
         return None;
     }
     if scheme == "file" {
         return Some(("localhost".into(), None));
     }
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let hostport = authority.rsplit_once('@').map(|(_, h)| h).unwrap_or(authority);
+    let hostport = authority
+        .rsplit_once('@')
+        .map(|(_, h)| h)
+        .unwrap_or(authority);
     let (h, p) = split_host_port(hostport);
     let default = match scheme {
         "http" | "ws" => Some(80),
@@ -2600,7 +3592,11 @@ fn split_host_port(hp: &str) -> (String, Option<u16>) {
 }
 
 fn kv_get(s: &str, key: &str) -> Option<String> {
-    s.split_whitespace().find_map(|kv| kv.strip_prefix(key).and_then(|r| r.strip_prefix('=')).map(str::to_string))
+    s.split_whitespace().find_map(|kv| {
+        kv.strip_prefix(key)
+            .and_then(|r| r.strip_prefix('='))
+            .map(str::to_string)
+    })
 }
 
 /// The database a connection string or name refers to.
@@ -2623,7 +3619,10 @@ pub(crate) fn db_name_from_file(p: &str) -> String {
 }
 
 pub(crate) fn is_loopback(h: &str) -> bool {
-    matches!(h, "localhost" | "127.0.0.1" | "::1" | "0.0.0.0" | "[::1]" | "ip6-localhost") || h.starts_with("127.")
+    matches!(
+        h,
+        "localhost" | "127.0.0.1" | "::1" | "0.0.0.0" | "[::1]" | "ip6-localhost"
+    ) || h.starts_with("127.")
 }
 
 /// `perl -pe 's/a/b/g' file`: the code is one substitution or transliteration
@@ -2632,7 +3631,13 @@ fn perl_simple_edit(args: &[Val]) -> Option<String> {
     let mut code = None;
     for w in args.windows(2) {
         let f = w[0].text.as_str();
-        if f.starts_with('-') && !f.starts_with("--") && (f.ends_with('e') || f.ends_with('E')) && f[1..].chars().all(|c| matches!(c, 'p' | 'n' | 'i' | 'e' | 'E' | 'l' | 'a' | '0')) {
+        if f.starts_with('-')
+            && !f.starts_with("--")
+            && (f.ends_with('e') || f.ends_with('E'))
+            && f[1..]
+                .chars()
+                .all(|c| matches!(c, 'p' | 'n' | 'i' | 'e' | 'E' | 'l' | 'a' | '0'))
+        {
             code = Some(w[1].clone());
         }
     }
@@ -2641,7 +3646,10 @@ fn perl_simple_edit(args: &[Val]) -> Option<String> {
         return None;
     }
     let t = code.text.trim().trim_end_matches(';');
-    let body = t.strip_prefix("s").or_else(|| t.strip_prefix("tr")).or_else(|| t.strip_prefix('y'))?;
+    let body = t
+        .strip_prefix("s")
+        .or_else(|| t.strip_prefix("tr"))
+        .or_else(|| t.strip_prefix('y'))?;
     let d = body.chars().next()?;
     if d.is_alphanumeric() || d.is_whitespace() {
         return None;
@@ -2651,7 +3659,10 @@ fn perl_simple_edit(args: &[Val]) -> Option<String> {
         return None;
     }
     let flags = parts[2];
-    if !flags.chars().all(|c| matches!(c, 'g' | 'i' | 'm' | 's' | 'x' | 'c' | 'd' | 'r')) {
+    if !flags
+        .chars()
+        .all(|c| matches!(c, 'g' | 'i' | 'm' | 's' | 'x' | 'c' | 'd' | 'r'))
+    {
         return None;
     }
     if t.contains('`') || t.contains("$(") || t.contains("@{") || t.contains("${") {
@@ -2693,7 +3704,11 @@ fn awk_has_command_pipe(prog: &str) -> bool {
                 continue;
             }
             let after = prog[i + 1..].trim_start();
-            if after.starts_with('"') || after.starts_with("getline") || after.starts_with('&') || after.starts_with(|ch: char| ch.is_ascii_alphabetic()) {
+            if after.starts_with('"')
+                || after.starts_with("getline")
+                || after.starts_with('&')
+                || after.starts_with(|ch: char| ch.is_ascii_alphabetic())
+            {
                 return true;
             }
         }
@@ -2782,8 +3797,14 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert_eq!(url_host_port("https://Example.com/x"), Some(("example.com".into(), Some(443))));
-        assert_eq!(url_host_port("http://127.0.0.1:8080/"), Some(("127.0.0.1".into(), Some(8080))));
+        assert_eq!(
+            url_host_port("https://Example.com/x"),
+            Some(("example.com".into(), Some(443)))
+        );
+        assert_eq!(
+            url_host_port("http://127.0.0.1:8080/"),
+            Some(("127.0.0.1".into(), Some(8080)))
+        );
         assert_eq!(remote_host("user@host:/x"), Some("host".into()));
         assert_eq!(remote_host("./a:b"), None);
     }
