@@ -20,7 +20,7 @@ fn abs(p: &Path) -> Result<String, String> {
     // Resolve symlinks where the path exists, so the workspace check sees the real place.
     let p = std::fs::canonicalize(&p).unwrap_or(p);
     p.to_str()
-        .map(|s| inspect::paths::normalize(s))
+        .map(inspect::paths::normalize)
         .ok_or_else(|| format!("path {} is not UTF-8", p.display()))
 }
 
@@ -35,11 +35,10 @@ fn home() -> String {
 /// airlock's own state and configuration directories (for self-protection).
 pub fn airlock_paths(home: &str, policy_file: Option<&str>) -> Vec<String> {
     let mut v = Vec::new();
-    if let Ok(s) = std::env::var("AIRLOCK_STATE") {
-        if s.starts_with('/') {
+    if let Ok(s) = std::env::var("AIRLOCK_STATE")
+        && s.starts_with('/') {
             v.push(inspect::paths::normalize(&s));
         }
-    }
     match std::env::var("XDG_STATE_HOME") {
         Ok(x) if x.starts_with('/') => v.push(format!("{}/airlock", inspect::paths::normalize(&x))),
         _ => v.push(format!("{home}/.local/state/airlock")),
@@ -61,13 +60,12 @@ pub fn load_policy(path: Option<&Path>, workspace: Option<&str>) -> Result<Polic
         None => Ok(Policy::default_policy()),
         Some(p) => {
             let ap = abs(p)?;
-            if let Some(ws) = workspace {
-                if inspect::paths::is_within(&ap, ws) {
+            if let Some(ws) = workspace
+                && inspect::paths::is_within(&ap, ws) {
                     return Err(format!(
                         "refusing policy {ap}: it lies inside the workspace {ws}, where the agent can change it"
                     ));
                 }
-            }
             let text = std::fs::read_to_string(p)
                 .map_err(|e| format!("cannot read policy {}: {e}", p.display()))?;
             Policy::from_toml(&text).map_err(|e| format!("invalid policy {}: {e}", p.display()))

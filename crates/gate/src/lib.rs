@@ -107,7 +107,7 @@ pub struct Gate {
 impl Gate {
     pub fn new(policy: Policy, scope: Scope, limits: Limits) -> Result<Gate, GateError> {
         let bound = policy
-            .bind(&scope)
+            .into_bound(&scope)
             .map_err(|e| GateError::Policy(e.to_string()))?;
         Ok(Gate {
             bound,

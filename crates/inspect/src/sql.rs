@@ -28,7 +28,7 @@ use crate::{Collector, Lang, paths};
 /// Statements analyzed per inspection before the rest is opaque.
 const MAX_STATEMENTS: usize = 1000;
 /// Bytes of SQL text parsed in one piece.
-const MAX_SQL_BYTES: usize = 256 * 1024;
+const MAX_SQL_BYTES: usize = 128 * 1024;
 /// Binary operators in one piece of SQL text (bounds expression-tree depth).
 const MAX_OPERATORS: usize = 2000;
 /// A time bound this many days away covers every row.
@@ -299,6 +299,10 @@ fn client(c: &mut Collector, st: &mut State, code: &str) {
                 line_start = false;
             }
             Unit::Backslash => {
+                if over_cap(c, st) {
+                    return;
+                }
+                st.statements += 1;
                 let e = line_end(b, i);
                 flush_complete(c, st, &mut pending, code, run, i, last_semi);
                 let used = psql_meta(c, st, &code[i..e], &mut pending).clamp(1, e - i);
@@ -315,6 +319,10 @@ fn client(c: &mut Collector, st: &mut State, code: &str) {
                     && blank
                     && b.get(i + 1).is_some_and(u8::is_ascii_alphabetic) =>
             {
+                if over_cap(c, st) {
+                    return;
+                }
+                st.statements += 1;
                 let e = line_end(b, i);
                 flush_complete(c, st, &mut pending, code, run, i, last_semi);
                 let rest = std::mem::take(&mut pending);
@@ -502,7 +510,12 @@ fn psql_meta(c: &mut Collector, st: &mut State, line: &str, pending: &mut String
     let b = line.as_bytes();
     match b.get(1) {
         None => return 1,
-        Some(b'\\') | Some(b';') => return 2, // `\\` separator, `\;`
+        Some(b'\\') => return 2, // `\\` separator
+        Some(b';') => {
+            // `\;`: a statement separator that does not send yet.
+            pending.push_str(";\n");
+            return 2;
+        }
         Some(b'!') => {
             bash(c, st, &line[2..]);
             return line.len();
@@ -961,6 +974,9 @@ fn sql_text(c: &mut Collector, st: &mut State, text: &str) {
             if is_blank(p) {
                 continue;
             }
+            if st.capped || over_cap(c, st) {
+                break;
+            }
             if let Err(e) = parse_run(c, st, p) {
                 fallback(c, st, p, &e);
             }
@@ -975,11 +991,12 @@ fn parse_run(c: &mut Collector, st: &mut State, text: &str) -> Result<(), String
     }
     // MySQL may see statements the first dialect does not (`/*! ... */`,
     // `--x`, backslash escapes): analyze what it sees too.
-    if k != MYSQL && mysql_divergent(text) {
-        if let Ok(more) = Parser::parse_sql(&MySqlDialect {}, text) {
-            for s in &more {
-                statement(c, st, s);
-            }
+    if k != MYSQL
+        && mysql_divergent(text)
+        && let Ok(more) = Parser::parse_sql(&MySqlDialect {}, text)
+    {
+        for s in &more {
+            statement(c, st, s);
         }
     }
     Ok(())
@@ -1049,18 +1066,22 @@ fn push_uniq(v: &mut Vec<String>, s: &str) {
     }
 }
 
-fn statement(c: &mut Collector, st: &mut State, s: &Statement) {
-    if st.capped {
-        return;
-    }
-    st.statements += 1;
-    if st.statements > MAX_STATEMENTS {
+/// Past the statement cap: say so once, and stop.
+fn over_cap(c: &mut Collector, st: &mut State) -> bool {
+    if st.statements >= MAX_STATEMENTS && !st.capped {
         st.capped = true;
         c.push(Op::opaque(format!(
             "more than {MAX_STATEMENTS} SQL statements; the rest is not inspected"
         )));
+    }
+    st.capped
+}
+
+fn statement(c: &mut Collector, st: &mut State, s: &Statement) {
+    if st.capped || over_cap(c, st) {
         return;
     }
+    st.statements += 1;
     // EXPLAIN ANALYZE runs its statement; PREPARE is judged as if executed.
     let mut s = s;
     loop {
@@ -1117,6 +1138,13 @@ fn finish(c: &mut Collector, st: &State, d: Draft, w: Option<&Walk>) {
         }
         if w.credential {
             push_uniq(&mut dangers, "credential_table");
+        }
+        // Bodies run later (triggers, rules) count too.
+        if w.nested
+            .iter()
+            .any(|n| n.targets.iter().any(|t| t.contains("audit")))
+        {
+            push_uniq(&mut dangers, "audit_tamper");
         }
         if d.nested_exec && !w.nested.is_empty() {
             if w.nested.len() > d.body_dml {
@@ -1187,10 +1215,10 @@ fn op_db(st: &State, targets: &[String], objects: &[String]) -> Option<String> {
         if parts.len() >= 3 && !parts[0].is_empty() {
             return Some(parts[0].to_string());
         }
-        if parts.len() == 2 {
-            if let Some((_, db)) = st.attached.iter().rev().find(|(a, _)| a == parts[0]) {
-                return Some(db.clone());
-            }
+        if parts.len() == 2
+            && let Some((_, db)) = st.attached.iter().rev().find(|(a, _)| a == parts[0])
+        {
+            return Some(db.clone());
         }
     }
     st.db.clone()
@@ -1894,7 +1922,7 @@ fn execute(
     let n = name.map(oname).unwrap_or_default();
     let last = last_part(&n).to_string();
     let d = Draft::new(SqlKind::Admin, "EXECUTE").no_walk();
-    if !n.is_empty() && st.prepared.iter().any(|p| *p == n) {
+    if !n.is_empty() && st.prepared.contains(&n) {
         return vec![d];
     }
     let texts: Vec<Option<String>> = parameters.iter().map(fold_str).collect();
@@ -2164,18 +2192,17 @@ fn dml_draft(s: &Statement) -> Option<(Draft, Vec<Target>)> {
                 d.taut = true;
             }
             // Rewriting every row of a table from itself.
-            if replace || upsert {
-                if let Some(src) = &ins.source {
-                    if let SetExpr::Select(sel) = src.body.as_ref() {
-                        let reads_self = sel.from.iter().any(|f| {
-                            table_factor_name(&f.relation)
-                                .is_some_and(|(n, _)| tg.iter().any(|t| t.name == n))
-                        });
-                        if reads_self {
-                            d.has_where = sel.selection.is_some();
-                            d.taut = sel.selection.as_ref().is_none_or(|e| covers_all(e, &tg));
-                        }
-                    }
+            if (replace || upsert)
+                && let Some(src) = &ins.source
+                && let SetExpr::Select(sel) = src.body.as_ref()
+            {
+                let reads_self = sel.from.iter().any(|f| {
+                    table_factor_name(&f.relation)
+                        .is_some_and(|(n, _)| tg.iter().any(|t| t.name == n))
+                });
+                if reads_self {
+                    d.has_where = sel.selection.is_some();
+                    d.taut = sel.selection.as_ref().is_none_or(|e| covers_all(e, &tg));
                 }
             }
             d.targets = names(&tg);
@@ -2189,6 +2216,16 @@ fn dml_draft(s: &Statement) -> Option<(Draft, Vec<Target>)> {
             let mut d = Draft::new(SqlKind::Dml, "UPDATE");
             d.nested_exec = true;
             where_info(&mut d, u.selection.as_ref(), &tg);
+            // Setting a password or token column.
+            let secret = u.assignments.iter().any(|a| match &a.target {
+                ast::AssignmentTarget::ColumnName(n) => credential_name(last_part(&oname(n))),
+                ast::AssignmentTarget::Tuple(v) => {
+                    v.iter().any(|n| credential_name(last_part(&oname(n))))
+                }
+            });
+            if secret {
+                d = d.danger("credential_table");
+            }
             d.targets = names(&tg);
             Some((d, tg))
         }
@@ -2422,10 +2459,10 @@ impl Walk {
                 self.dynamic.push(q);
             }
             "generate_series" | "repeat" | "randomblob" | "zeroblob" | "rpad" | "lpad"
-            | "space" | "replicate" => {
-                if exprs().any(|e| konst_num(e).is_some_and(|n| n >= HUGE_ARG)) {
-                    push_uniq(&mut self.dangers, "resource_exhaustion");
-                }
+            | "space" | "replicate"
+                if exprs().any(|e| konst_num(e).is_some_and(|n| n >= HUGE_ARG)) =>
+            {
+                push_uniq(&mut self.dangers, "resource_exhaustion");
             }
             _ => {}
         }
@@ -2437,19 +2474,19 @@ impl Visitor for Walk {
 
     fn pre_visit_statement(&mut self, s: &Statement) -> ControlFlow<()> {
         self.depth += 1;
-        if self.depth > 1 {
-            if let Some((d, _)) = dml_draft(s) {
-                self.nested.push(Nested {
-                    filters: matches!(
-                        s,
-                        Statement::Update(_) | Statement::Delete(_) | Statement::Merge(_)
-                    ) || d.taut,
-                    verb: d.verb,
-                    targets: d.targets,
-                    has_where: d.has_where,
-                    taut: d.taut,
-                });
-            }
+        if self.depth > 1
+            && let Some((d, _)) = dml_draft(s)
+        {
+            self.nested.push(Nested {
+                filters: matches!(
+                    s,
+                    Statement::Update(_) | Statement::Delete(_) | Statement::Merge(_)
+                ) || d.taut,
+                verb: d.verb,
+                targets: d.targets,
+                has_where: d.has_where,
+                taut: d.taut,
+            });
         }
         ControlFlow::Continue(())
     }
@@ -2540,7 +2577,6 @@ fn func_danger(f: &str) -> Option<String> {
         | "load_file"
         | "load_extension"
         | "set_config"
-        | "setval"
         | "sp_oacreate"
         | "sp_oamethod"
         | "sp_execute_external_script"
@@ -3070,17 +3106,17 @@ fn compare_covers(left: &Expr, op: &BinaryOperator, right: &Expr) -> bool {
     } else {
         return false;
     };
-    if id_like(col) {
-        if let Some(n) = konst_num(val) {
-            let covers = match op {
-                B::Gt | B::NotEq => n <= 0.0,
-                B::GtEq => n <= 1.0,
-                B::Lt | B::LtEq => n >= 2_147_483_647.0,
-                _ => false,
-            };
-            if covers {
-                return true;
-            }
+    if id_like(col)
+        && let Some(n) = konst_num(val)
+    {
+        let covers = match op {
+            B::Gt | B::NotEq => n <= 0.0,
+            B::GtEq => n <= 1.0,
+            B::Lt | B::LtEq => n >= 2_147_483_647.0,
+            _ => false,
+        };
+        if covers {
+            return true;
         }
     }
     // A creation time is never in the future: `created_at < now()` is every row.
@@ -3193,10 +3229,10 @@ fn time_offset(e: &Expr) -> Option<f64> {
             if let Some(base) = time_offset(left) {
                 return Some(base + sign * interval_expr_days(right)?);
             }
-            if *op == BinaryOperator::Plus {
-                if let Some(base) = time_offset(right) {
-                    return Some(base + interval_expr_days(left)?);
-                }
+            if *op == BinaryOperator::Plus
+                && let Some(base) = time_offset(right)
+            {
+                return Some(base + interval_expr_days(left)?);
             }
             None
         }
@@ -3277,10 +3313,10 @@ fn subquery_covers(q: &ast::Query, expr: &Expr, tg: &[Target]) -> bool {
     if sel.having.is_some() || sel.from.len() != 1 || !sel.from[0].joins.is_empty() {
         return false;
     }
-    if let Some(w) = &sel.selection {
-        if truth(w, tg) != Some(true) {
-            return false;
-        }
+    if let Some(w) = &sel.selection
+        && truth(w, tg) != Some(true)
+    {
+        return false;
     }
     let Some((from, _)) = table_factor_name(&sel.from[0].relation) else {
         return false;
@@ -3346,10 +3382,10 @@ fn db_name(raw: &str) -> Option<String> {
     }
     let lower = file.to_lowercase();
     for ext in [".sqlite3", ".sqlite", ".db3", ".db", ".s3db", ".sl3"] {
-        if let Some(stem) = lower.strip_suffix(ext) {
-            if !stem.is_empty() {
-                return Some(stem.to_string());
-            }
+        if let Some(stem) = lower.strip_suffix(ext)
+            && !stem.is_empty()
+        {
+            return Some(stem.to_string());
         }
     }
     Some(lower)
@@ -3426,7 +3462,7 @@ fn tokens(s: &str) -> Vec<Tok> {
 /// Best effort for text no dialect parses: well-known forms get their op;
 /// everything else is opaque (plus an op for its verb, when that is telling).
 fn fallback(c: &mut Collector, st: &mut State, text: &str, err: &str) {
-    if st.capped {
+    if st.capped || over_cap(c, st) {
         return;
     }
     st.statements += 1;
@@ -3441,10 +3477,10 @@ fn fallback(c: &mut Collector, st: &mut State, text: &str, err: &str) {
     let pair = |a: &str, b: &str| t.windows(2).any(|p| p[0].is(a) && p[1].is(b));
     let mut dangers: Vec<String> = Vec::new();
     for k in &t {
-        if let Tok::Word(x) = k {
-            if let Some(d) = func_danger(&x.to_ascii_lowercase()) {
-                push_uniq(&mut dangers, &d);
-            }
+        if let Tok::Word(x) = k
+            && let Some(d) = func_danger(&x.to_ascii_lowercase())
+        {
+            push_uniq(&mut dangers, &d);
         }
     }
     let opaque = || Op::opaque(format!("sql does not parse: {err}"));
@@ -3578,6 +3614,15 @@ fn fallback(c: &mut Collector, st: &mut State, text: &str, err: &str) {
             );
         }
         return;
+    }
+    if first == "ALTER"
+        && has("SET")
+        && t.iter().any(|x| {
+            let l = x.text().to_ascii_lowercase();
+            matches!(x, Tok::Word(_)) && (l.contains("log") || l.contains("audit"))
+        })
+    {
+        push_uniq(&mut dangers, "audit_tamper");
     }
     if first == "ALTER" && w(1) == "SYSTEM" {
         let mut extra = vec!["alter_system"];
@@ -4210,6 +4255,11 @@ mod tests {
         let many = "SELECT 1;".repeat(1500);
         let ops = run(&many);
         assert!(opaque(&ops));
+        assert!(opaque(&run(&"\\! ls\n".repeat(5000))));
+        let junk = "x;".repeat(60_000);
+        let t = std::time::Instant::now();
+        assert!(opaque(&run(&junk)));
+        assert!(t.elapsed().as_secs() < 5);
         let deep = format!("SELECT {}1", "1 + ".repeat(5000));
         assert!(opaque(&run(&deep)));
         let deep = format!("SELECT {}1", "1 + ".repeat(1900));
@@ -4291,6 +4341,18 @@ mod tests {
         );
         assert!(!s.where_tautological);
         assert!(has(&one("WAITFOR DELAY '00:00:10'"), "pg_sleep"));
+        assert!(has(
+            &one("UPDATE users SET password_hash = 'x' WHERE id = 1"),
+            "credential_table"
+        ));
+        assert!(one("SELECT setval('s', 5)").dangers.is_empty());
+        let s = one("CREATE TRIGGER trg AFTER INSERT ON orders BEGIN DELETE FROM audit_log; END;");
+        assert!(has(&s, "audit_tamper"));
+        let ops = run("SELECT 1 \\; DROP TABLE t");
+        assert!(
+            sqls(&ops).iter().any(|s| s.verb == "DROP TABLE"),
+            "{ops:#?}"
+        );
         let s = one("COPY (DELETE FROM t RETURNING *) TO STDOUT");
         assert_eq!(s.kind, SqlKind::Dml);
     }

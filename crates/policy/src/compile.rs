@@ -39,7 +39,9 @@ const OP_KINDS: &[&str] = &[
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub file: PolicyFile,
-    /// `sha256:` of the RFC 8785 canonical JSON of the parsed file.
+    /// `sha256:` of the parsed file as compact JSON, fields in schema order: the
+    /// same for any two files that say the same thing (comments, layout and key
+    /// order do not count).
     pub version: String,
     default: Verdict,
     opaque: Verdict,
@@ -54,27 +56,47 @@ struct Rule {
     kinds: Vec<&'static str>,
     verdict: Verdict,
     reason: String,
-    programs: Option<GlobSet>,
+    programs: Option<NameSet>,
     program_kind: Option<ProgramKind>,
     subcommands: Vec<String>,
-    any_arg: Option<Regex>,
-    args: Option<Regex>,
+    any_arg: Option<LazyRegex>,
+    args: Option<LazyRegex>,
     /// Unbound path patterns (with `{workspace}`, `{home}`, `{airlock}`).
     paths: Vec<String>,
     except_paths: Vec<String>,
     recursive: Option<bool>,
     setid: Option<bool>,
-    hosts: Option<GlobSet>,
-    except_hosts: Option<GlobSet>,
+    hosts: Option<LazyGlobSet>,
+    except_hosts: Option<LazyGlobSet>,
     unless_granted: bool,
     granted_only: bool,
     sql_kinds: Vec<SqlKind>,
-    verbs: Option<GlobSet>,
+    verbs: Option<LazyGlobSet>,
     envs: Vec<String>,
     unrestricted: Option<bool>,
     dangers: Vec<String>,
-    objects: Option<GlobSet>,
-    detail: Option<Regex>,
+    objects: Option<LazyGlobSet>,
+    detail: Option<LazyRegex>,
+}
+
+/// A regex checked for syntax at load and compiled on first use: most rules
+/// never meet an operation they could match, and compiling is the costly part
+/// of starting a short-lived `airlock check` process.
+#[derive(Debug, Clone)]
+struct LazyRegex {
+    src: String,
+    re: std::sync::OnceLock<Option<Regex>>,
+}
+
+impl LazyRegex {
+    fn is_match(&self, s: &str) -> bool {
+        // Syntax was validated at load; a failure here (size limits) matches
+        // nothing, which for allow rules means "not allowed".
+        self.re
+            .get_or_init(|| Regex::new(&self.src).ok())
+            .as_ref()
+            .is_some_and(|r| r.is_match(s))
+    }
 }
 
 /// A policy bound to a workspace and home: path patterns resolved.
@@ -84,31 +106,95 @@ pub struct BoundPolicy {
     paths: Vec<(Vec<Pat>, Vec<Pat>)>,
 }
 
+/// Glob patterns parsed at load, matched by a `GlobSet` built on first use
+/// (building one is the costly part of loading a policy).
+#[derive(Debug, Clone)]
+struct LazyGlobSet {
+    globs: Vec<globset::Glob>,
+    set: std::sync::OnceLock<Option<GlobSet>>,
+}
+
+impl LazyGlobSet {
+    fn is_match(&self, s: &str) -> bool {
+        self.set
+            .get_or_init(|| {
+                let mut b = GlobSetBuilder::new();
+                for g in &self.globs {
+                    b.add(g.clone());
+                }
+                b.build().ok()
+            })
+            .as_ref()
+            .is_some_and(|g| g.is_match(s))
+    }
+}
+
 fn globset(
     items: &[String],
     what: &str,
     case_insensitive: bool,
-) -> Result<Option<GlobSet>, String> {
+) -> Result<Option<LazyGlobSet>, String> {
     if items.is_empty() {
         return Ok(None);
     }
-    let mut b = GlobSetBuilder::new();
+    let mut globs = Vec::with_capacity(items.len());
     for i in items {
         let g = globset::GlobBuilder::new(i)
             .case_insensitive(case_insensitive)
             .literal_separator(false)
             .build()
             .map_err(|e| format!("bad {what} pattern {i:?}: {e}"))?;
-        b.add(g);
+        globs.push(g);
     }
-    b.build()
-        .map(Some)
-        .map_err(|e| format!("bad {what} patterns: {e}"))
+    Ok(Some(LazyGlobSet {
+        globs,
+        set: std::sync::OnceLock::new(),
+    }))
 }
 
-fn regex(r: &Option<String>, what: &str) -> Result<Option<Regex>, String> {
+/// Program names: exact names in a hash set (the common case, and cheap to
+/// build), glob patterns in a `GlobSet`.
+#[derive(Debug, Clone)]
+struct NameSet {
+    exact: std::collections::HashSet<String>,
+    globs: Option<LazyGlobSet>,
+}
+
+impl NameSet {
+    fn new(items: &[String]) -> Result<Option<NameSet>, String> {
+        if items.is_empty() {
+            return Ok(None);
+        }
+        let (pats, names): (Vec<String>, Vec<String>) =
+            items.iter().cloned().partition(|i| i.contains(['*', '?', '[', '{']));
+        let exact = names
+            .into_iter()
+            .map(|n| n.replace('\\', ""))
+            .collect();
+        Ok(Some(NameSet {
+            exact,
+            globs: globset(&pats, "program", false)?,
+        }))
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        self.exact.contains(name) || self.globs.as_ref().is_some_and(|g| g.is_match(name))
+    }
+}
+
+fn regex(r: &Option<String>, what: &str, validate: bool) -> Result<Option<LazyRegex>, String> {
     r.as_ref()
-        .map(|s| Regex::new(s).map_err(|e| format!("bad {what} regex {s:?}: {e}")))
+        .map(|s| {
+            if validate {
+                regex_syntax::Parser::new()
+                    .parse(s)
+                    .map_err(|e| format!("bad {what} regex {s:?}: {e}"))?;
+            }
+            Ok(LazyRegex {
+                src: s.clone(),
+                re: std::sync::OnceLock::new(),
+            })
+        })
         .transpose()
 }
 
@@ -136,10 +222,12 @@ impl Policy {
                 message: e.message().to_string(),
             }
         })?;
-        Policy::compile(file, text)
+        Policy::compile(file, text, true)
     }
 
-    fn compile(file: PolicyFile, text: &str) -> Result<Policy, CompileError> {
+    /// `validate`: check regex syntax at load. Only the built-in policy, whose
+    /// every rule is compiled with validation in the tests, skips it.
+    fn compile(file: PolicyFile, text: &str, validate: bool) -> Result<Policy, CompileError> {
         let err = |line: Option<usize>, message: String| CompileError { line, message };
         if file.schema != 1 {
             return Err(err(
@@ -198,15 +286,20 @@ impl Policy {
         let mut rules = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for r in &file.rules {
-            let line = line_of_rule(text, &r.id);
+            // Lines are looked up only for errors: scanning the text per rule
+            // costs more than compiling the whole policy.
             if !seen.insert(r.id.clone()) {
+                let line = line_of_rule(text, &r.id);
                 return Err(err(line, format!("rule id {:?} is used twice", r.id)));
             }
-            let rule =
-                compile_rule(r, &envs).map_err(|m| err(line, format!("rule {}: {m}", r.id)))?;
+            let rule = compile_rule(r, &envs, validate)
+                .map_err(|m| err(line_of_rule(text, &r.id), format!("rule {}: {m}", r.id)))?;
             rules.push(rule);
         }
-        let canonical = serde_jcs::to_string(&file)
+        // Canonical form: the parsed file as compact JSON with sorted keys
+        // (serde_json's map is ordered); only strings, integers and booleans
+        // occur, so this is the RFC 8785 form without its costly general path.
+        let canonical = serde_json::to_string(&file)
             .map_err(|e| err(None, format!("cannot canonicalize policy: {e}")))?;
         let digest = Sha256::digest(canonical.as_bytes());
         let version = format!("sha256:{}", hex(&digest));
@@ -223,11 +316,18 @@ impl Policy {
     }
 
     pub fn default_policy() -> Policy {
-        Policy::from_toml(crate::DEFAULT_POLICY_TOML).expect("the built-in policy compiles")
+        let text = crate::DEFAULT_POLICY_TOML;
+        let file: PolicyFile = toml::from_str(text).expect("the built-in policy parses");
+        Policy::compile(file, text, false).expect("the built-in policy compiles")
     }
 
-    /// Resolve path patterns for one workspace.
+    /// Resolve path patterns for one workspace (keeps a copy of the policy).
     pub fn bind(&self, scope: &Scope) -> Result<BoundPolicy, CompileError> {
+        self.clone().into_bound(scope)
+    }
+
+    /// Resolve path patterns for one workspace, consuming the policy.
+    pub fn into_bound(self, scope: &Scope) -> Result<BoundPolicy, CompileError> {
         let mut paths = Vec::with_capacity(self.rules.len());
         for r in &self.rules {
             let p = bind_paths(&r.paths, scope).map_err(|m| CompileError {
@@ -241,7 +341,7 @@ impl Policy {
             paths.push((p, e));
         }
         Ok(BoundPolicy {
-            policy: self.clone(),
+            policy: self,
             paths,
         })
     }
@@ -323,7 +423,8 @@ fn bind_paths(list: &[String], scope: &Scope) -> Result<Vec<Pat>, String> {
     Ok(out)
 }
 
-fn compile_rule(r: &RuleDecl, envs: &[&str]) -> Result<Rule, String> {
+fn compile_rule(r: &RuleDecl, envs: &[&str], validate: bool) -> Result<Rule, String> {
+    let regex = |r: &Option<String>, what: &str| regex(r, what, validate);
     let verdict =
         Verdict::parse(&r.verdict).ok_or_else(|| format!("unknown verdict {:?}", r.verdict))?;
     let mut kinds = Vec::new();
@@ -368,19 +469,19 @@ fn compile_rule(r: &RuleDecl, envs: &[&str]) -> Result<Rule, String> {
             return Err(format!("unknown environment {e:?}"));
         }
     }
-    for p in r.paths.iter().chain(&r.except_paths) {
+    for p in r.paths.iter().chain(&r.except_paths).filter(|_| validate) {
         let probe = p
             .replace("{workspace}", "/w")
             .replace("{home}", "/h")
             .replace("{airlock}", "/a");
-        Pat::compile(&probe)?;
+        Pat::validate(&probe)?;
     }
     Ok(Rule {
         id: r.id.clone(),
         kinds,
         verdict,
         reason: r.reason.clone(),
-        programs: globset(&r.programs, "program", false)?,
+        programs: NameSet::new(&r.programs)?,
         program_kind,
         subcommands: r.subcommands.clone(),
         any_arg: regex(&r.any_arg, "any_arg")?,
@@ -449,18 +550,17 @@ impl BoundPolicy {
                 argv,
                 kind,
             } => {
-                if let Some(pk) = r.program_kind {
-                    if pk != *kind {
+                if let Some(pk) = r.program_kind
+                    && pk != *kind {
                         return None;
                     }
-                }
                 if let Some(g) = &r.programs {
                     let base = if *kind == ProgramKind::System {
                         program.as_str()
                     } else {
                         program.rsplit('/').next().unwrap_or(program)
                     };
-                    if !g.is_match(base) && !g.is_match(program) {
+                    if !g.contains(base) && !g.contains(program) {
                         return None;
                     }
                 }
@@ -470,32 +570,28 @@ impl BoundPolicy {
                         return None;
                     }
                 }
-                if let Some(re) = &r.any_arg {
-                    if !argv.iter().any(|a| re.is_match(a)) {
+                if let Some(re) = &r.any_arg
+                    && !argv.iter().any(|a| re.is_match(a)) {
                         return None;
                     }
-                }
-                if let Some(re) = &r.args {
-                    if !re.is_match(&argv.join(" ")) {
+                if let Some(re) = &r.args
+                    && !re.is_match(&argv.join(" ")) {
                         return None;
                     }
-                }
                 Some(Hit::Certain)
             }
             Op::FileRead { path }
             | Op::FileWrite { path }
             | Op::FileDelete { path, .. }
             | Op::FileMode { path, .. } => {
-                if let (Some(want), Op::FileDelete { recursive, .. }) = (r.recursive, op) {
-                    if want != *recursive {
+                if let (Some(want), Op::FileDelete { recursive, .. }) = (r.recursive, op)
+                    && want != *recursive {
                         return None;
                     }
-                }
-                if let (Some(want), Op::FileMode { setid, .. }) = (r.setid, op) {
-                    if want != *setid {
+                if let (Some(want), Op::FileMode { setid, .. }) = (r.setid, op)
+                    && want != *setid {
                         return None;
                     }
-                }
                 let scope = scope_of(path, matches!(op, Op::FileDelete { .. }));
                 if except.iter().any(|e| e.covers(&scope)) {
                     return None;
@@ -521,16 +617,14 @@ impl BoundPolicy {
                 }
             }
             Op::Upload { path, host, .. } => {
-                if let Some(g) = &r.hosts {
-                    if !g.is_match(host) {
+                if let Some(g) = &r.hosts
+                    && !g.is_match(host) {
                         return None;
                     }
-                }
-                if let Some(e) = &r.except_hosts {
-                    if e.is_match(host) {
+                if let Some(e) = &r.except_hosts
+                    && e.is_match(host) {
                         return None;
                     }
-                }
                 let scope = scope_of(path, false);
                 if except.iter().any(|e| e.covers(&scope)) {
                     return None;
@@ -555,11 +649,10 @@ impl BoundPolicy {
                 if r.granted_only && !host_granted(host, grants) {
                     return None;
                 }
-                if let Some(e) = &r.except_hosts {
-                    if e.is_match(host) {
+                if let Some(e) = &r.except_hosts
+                    && e.is_match(host) {
                         return None;
                     }
-                }
                 match &r.hosts {
                     Some(g) => g.is_match(host).then_some(Hit::Certain),
                     None => Some(Hit::Certain),
@@ -569,11 +662,10 @@ impl BoundPolicy {
                 if !r.sql_kinds.is_empty() && !r.sql_kinds.contains(&s.kind) {
                     return None;
                 }
-                if let Some(g) = &r.verbs {
-                    if !g.is_match(&s.verb) {
+                if let Some(g) = &r.verbs
+                    && !g.is_match(&s.verb) {
                         return None;
                     }
-                }
                 if !r.envs.is_empty() {
                     let env = self.policy.database_env(s.database.as_deref());
                     if !r.envs.iter().any(|e| e == env) {
@@ -599,11 +691,10 @@ impl BoundPolicy {
                         return None;
                     }
                 }
-                if let Some(g) = &r.objects {
-                    if !s.objects.iter().any(|o| g.is_match(o)) {
+                if let Some(g) = &r.objects
+                    && !s.objects.iter().any(|o| g.is_match(o)) {
                         return None;
                     }
-                }
                 Some(Hit::Certain)
             }
             Op::Privilege { how: d }

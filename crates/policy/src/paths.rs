@@ -5,7 +5,9 @@
 //! a path with a computed tail). An allow rule must *cover* the whole scope;
 //! a deny or ask rule applies when it *overlaps* any part of it.
 
-use globset::{GlobBuilder, GlobMatcher};
+use std::sync::OnceLock;
+
+use globset::{Glob, GlobBuilder, GlobMatcher};
 use inspect::{Exactness, PathRef};
 
 #[derive(Debug, Clone)]
@@ -16,10 +18,23 @@ pub enum Pat {
     Subtree(String),
     /// Any other glob; `prefix` is its literal leading directory.
     Glob {
-        m: GlobMatcher,
+        m: LazyGlob,
         prefix: String,
         last: String,
     },
+}
+
+/// A parsed glob whose matcher (a regex) is built on first use.
+#[derive(Debug, Clone)]
+pub struct LazyGlob {
+    glob: Glob,
+    m: OnceLock<GlobMatcher>,
+}
+
+impl LazyGlob {
+    fn is_match(&self, p: impl AsRef<std::path::Path>) -> bool {
+        self.m.get_or_init(|| self.glob.compile_matcher()).is_match(p)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,18 +62,32 @@ fn strictly_within(p: &str, root: &str) -> bool {
 }
 
 impl Pat {
+    /// Check a pattern's syntax without compiling a matcher.
+    pub fn validate(text: &str) -> Result<(), String> {
+        if !text.starts_with('/') && !text.starts_with("**") {
+            return Err(format!("path pattern {text:?} must be absolute (or start with **)"));
+        }
+        if !has_meta(text) {
+            return Ok(());
+        }
+        GlobBuilder::new(text)
+            .literal_separator(true)
+            .build()
+            .map(|_| ())
+            .map_err(|e| format!("bad path pattern {text:?}: {e}"))
+    }
+
     pub fn compile(text: &str) -> Result<Pat, String> {
         if !text.starts_with('/') && !text.starts_with("**") {
             return Err(format!(
                 "path pattern {text:?} must be absolute (or start with **)"
             ));
         }
-        if let Some(root) = text.strip_suffix("/**") {
-            if !has_meta(root) {
+        if let Some(root) = text.strip_suffix("/**")
+            && !has_meta(root) {
                 let root = if root.is_empty() { "/" } else { root };
                 return Ok(Pat::Subtree(inspect::paths::normalize(root)));
             }
-        }
         if !has_meta(text) {
             return Ok(Pat::Literal(inspect::paths::normalize(text)));
         }
@@ -77,7 +106,10 @@ impl Pat {
             .unwrap_or("")
             .replace(['*', '?'], "x");
         Ok(Pat::Glob {
-            m: g.compile_matcher(),
+            m: LazyGlob {
+                glob: g,
+                m: OnceLock::new(),
+            },
             prefix,
             last,
         })

@@ -20,7 +20,10 @@ fn decide(code: &str) -> Verdict {
 
 #[test]
 fn default_policy_compiles_and_its_examples_hold() {
+    // With full validation (the fast built-in path skips regex syntax checks).
+    let checked = Policy::from_toml(policy::DEFAULT_POLICY_TOML).unwrap();
     let p = Policy::default_policy();
+    assert_eq!(checked.version, p.version);
     assert!(p.version.starts_with("sha256:"));
     let problems = p.check_examples();
     assert!(problems.is_empty(), "{problems:#?}");
