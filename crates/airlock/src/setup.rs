@@ -36,9 +36,10 @@ fn home() -> String {
 pub fn airlock_paths(home: &str, policy_file: Option<&str>) -> Vec<String> {
     let mut v = Vec::new();
     if let Ok(s) = std::env::var("AIRLOCK_STATE")
-        && s.starts_with('/') {
-            v.push(inspect::paths::normalize(&s));
-        }
+        && s.starts_with('/')
+    {
+        v.push(inspect::paths::normalize(&s));
+    }
     match std::env::var("XDG_STATE_HOME") {
         Ok(x) if x.starts_with('/') => v.push(format!("{}/airlock", inspect::paths::normalize(&x))),
         _ => v.push(format!("{home}/.local/state/airlock")),
@@ -61,11 +62,12 @@ pub fn load_policy(path: Option<&Path>, workspace: Option<&str>) -> Result<Polic
         Some(p) => {
             let ap = abs(p)?;
             if let Some(ws) = workspace
-                && inspect::paths::is_within(&ap, ws) {
-                    return Err(format!(
-                        "refusing policy {ap}: it lies inside the workspace {ws}, where the agent can change it"
-                    ));
-                }
+                && inspect::paths::is_within(&ap, ws)
+            {
+                return Err(format!(
+                    "refusing policy {ap}: it lies inside the workspace {ws}, where the agent can change it"
+                ));
+            }
             let text = std::fs::read_to_string(p)
                 .map_err(|e| format!("cannot read policy {}: {e}", p.display()))?;
             Policy::from_toml(&text).map_err(|e| format!("invalid policy {}: {e}", p.display()))

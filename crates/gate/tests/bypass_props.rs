@@ -40,15 +40,51 @@ struct Cmd {
 
 fn base_commands() -> Vec<Cmd> {
     vec![
-        Cmd { prog: "rm", flags: vec!['r', 'f'], args: vec!["/home/u/work"] },
-        Cmd { prog: "rm", flags: vec!['r', 'f'], args: vec!["~/"] },
-        Cmd { prog: "cat", flags: vec![], args: vec!["/home/u/.ssh/id_rsa"] },
-        Cmd { prog: "cp", flags: vec!['r'], args: vec!["/home/u/.aws", "loot"] },
-        Cmd { prog: "curl", flags: vec!['s', 'L'], args: vec!["https://198.51.100.23/x"] },
-        Cmd { prog: "chmod", flags: vec!['R'], args: vec!["777", "/etc"] },
-        Cmd { prog: "git", flags: vec![], args: vec!["reset", "--hard"] },
-        Cmd { prog: "truncate", flags: vec![], args: vec!["-s0", "/var/log/syslog"] },
-        Cmd { prog: "tee", flags: vec!['a'], args: vec!["/home/u/.bashrc"] },
+        Cmd {
+            prog: "rm",
+            flags: vec!['r', 'f'],
+            args: vec!["/home/u/work"],
+        },
+        Cmd {
+            prog: "rm",
+            flags: vec!['r', 'f'],
+            args: vec!["~/"],
+        },
+        Cmd {
+            prog: "cat",
+            flags: vec![],
+            args: vec!["/home/u/.ssh/id_rsa"],
+        },
+        Cmd {
+            prog: "cp",
+            flags: vec!['r'],
+            args: vec!["/home/u/.aws", "loot"],
+        },
+        Cmd {
+            prog: "curl",
+            flags: vec!['s', 'L'],
+            args: vec!["https://198.51.100.23/x"],
+        },
+        Cmd {
+            prog: "chmod",
+            flags: vec!['R'],
+            args: vec!["777", "/etc"],
+        },
+        Cmd {
+            prog: "git",
+            flags: vec![],
+            args: vec!["reset", "--hard"],
+        },
+        Cmd {
+            prog: "truncate",
+            flags: vec![],
+            args: vec!["-s0", "/var/log/syslog"],
+        },
+        Cmd {
+            prog: "tee",
+            flags: vec!['a'],
+            args: vec!["/home/u/.bashrc"],
+        },
     ]
 }
 
@@ -68,8 +104,23 @@ enum Tx {
 }
 
 const WRAPPERS: &[&str] = &[
-    "env", "command", "builtin command", "exec", "nice -n 5", "nohup", "timeout 5", "stdbuf -o0",
-    "time", "busybox", "env -i", "env FOO=1", "sudo", "doas", "ionice -c3", "setsid", "flock /tmp/l",
+    "env",
+    "command",
+    "builtin command",
+    "exec",
+    "nice -n 5",
+    "nohup",
+    "timeout 5",
+    "stdbuf -o0",
+    "time",
+    "busybox",
+    "env -i",
+    "env FOO=1",
+    "sudo",
+    "doas",
+    "ionice -c3",
+    "setsid",
+    "flock /tmp/l",
 ];
 
 fn tx_strategy() -> impl Strategy<Value = Tx> {
@@ -102,13 +153,22 @@ fn render(c: &Cmd, txs: &[Tx]) -> String {
     let mut nest: Vec<bool> = Vec::new();
     for t in txs {
         match t {
-            Tx::QuoteSplit if prog.len() > 1 && prog.chars().all(|ch| ch.is_ascii_alphanumeric()) => {
+            Tx::QuoteSplit
+                if prog.len() > 1 && prog.chars().all(|ch| ch.is_ascii_alphanumeric()) =>
+            {
                 prog = format!("{}''{}", &prog[..1], &prog[1..]);
             }
             Tx::AnsiC if prog.chars().all(|ch| ch.is_ascii_alphanumeric()) => {
-                prog = format!("$'{}'", prog.bytes().map(|b| format!("\\x{b:02x}")).collect::<String>());
+                prog = format!(
+                    "$'{}'",
+                    prog.bytes()
+                        .map(|b| format!("\\x{b:02x}"))
+                        .collect::<String>()
+                );
             }
-            Tx::Backslash if prog.chars().all(|ch| ch.is_ascii_alphanumeric()) => prog = format!("\\{prog}"),
+            Tx::Backslash if prog.chars().all(|ch| ch.is_ascii_alphanumeric()) => {
+                prog = format!("\\{prog}")
+            }
             // After `${IFS}` a `~` is no longer at a word's start, so bash does
             // not expand it: `rm${IFS}-rf${IFS}~/` deletes `./~`, which is fine.
             Tx::Ifs if !c.args.iter().any(|a| a.starts_with('~')) => sep = "${IFS}".into(),
@@ -134,7 +194,11 @@ fn render(c: &Cmd, txs: &[Tx]) -> String {
     code = format!("{env_prefix}{code}");
     for u in nest {
         let quoted = format!("'{}'", code.replace('\'', "'\\''"));
-        code = if u { format!("sh -u -c {quoted}") } else { format!("bash -c {quoted}") };
+        code = if u {
+            format!("sh -u -c {quoted}")
+        } else {
+            format!("bash -c {quoted}")
+        };
     }
     if newline_prefix {
         code = format!("true\n{code}");

@@ -5666,7 +5666,7 @@ print(json.dumps({'a': [1, 2]}), math.sqrt(2), re.findall(r'\d', 'a1'), ast.lite
         };
         assert_eq!(
             run("import os\nfor k, v in os.environ.items():\n    print(k, v)"),
-            [environ.clone()]
+            std::slice::from_ref(&environ)
         );
         assert_eq!(run("import os\nprint([k for k in os.environ])"), [environ]);
         assert_eq!(

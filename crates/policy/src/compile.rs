@@ -165,12 +165,11 @@ impl NameSet {
         if items.is_empty() {
             return Ok(None);
         }
-        let (pats, names): (Vec<String>, Vec<String>) =
-            items.iter().cloned().partition(|i| i.contains(['*', '?', '[', '{']));
-        let exact = names
-            .into_iter()
-            .map(|n| n.replace('\\', ""))
-            .collect();
+        let (pats, names): (Vec<String>, Vec<String>) = items
+            .iter()
+            .cloned()
+            .partition(|i| i.contains(['*', '?', '[', '{']));
+        let exact = names.into_iter().map(|n| n.replace('\\', "")).collect();
         Ok(Some(NameSet {
             exact,
             globs: globset(&pats, "program", false)?,
@@ -551,9 +550,10 @@ impl BoundPolicy {
                 kind,
             } => {
                 if let Some(pk) = r.program_kind
-                    && pk != *kind {
-                        return None;
-                    }
+                    && pk != *kind
+                {
+                    return None;
+                }
                 if let Some(g) = &r.programs {
                     let base = if *kind == ProgramKind::System {
                         program.as_str()
@@ -571,13 +571,15 @@ impl BoundPolicy {
                     }
                 }
                 if let Some(re) = &r.any_arg
-                    && !argv.iter().any(|a| re.is_match(a)) {
-                        return None;
-                    }
+                    && !argv.iter().any(|a| re.is_match(a))
+                {
+                    return None;
+                }
                 if let Some(re) = &r.args
-                    && !re.is_match(&argv.join(" ")) {
-                        return None;
-                    }
+                    && !re.is_match(&argv.join(" "))
+                {
+                    return None;
+                }
                 Some(Hit::Certain)
             }
             Op::FileRead { path }
@@ -585,13 +587,15 @@ impl BoundPolicy {
             | Op::FileDelete { path, .. }
             | Op::FileMode { path, .. } => {
                 if let (Some(want), Op::FileDelete { recursive, .. }) = (r.recursive, op)
-                    && want != *recursive {
-                        return None;
-                    }
+                    && want != *recursive
+                {
+                    return None;
+                }
                 if let (Some(want), Op::FileMode { setid, .. }) = (r.setid, op)
-                    && want != *setid {
-                        return None;
-                    }
+                    && want != *setid
+                {
+                    return None;
+                }
                 let scope = scope_of(path, matches!(op, Op::FileDelete { .. }));
                 if except.iter().any(|e| e.covers(&scope)) {
                     return None;
@@ -618,13 +622,15 @@ impl BoundPolicy {
             }
             Op::Upload { path, host, .. } => {
                 if let Some(g) = &r.hosts
-                    && !g.is_match(host) {
-                        return None;
-                    }
+                    && !g.is_match(host)
+                {
+                    return None;
+                }
                 if let Some(e) = &r.except_hosts
-                    && e.is_match(host) {
-                        return None;
-                    }
+                    && e.is_match(host)
+                {
+                    return None;
+                }
                 let scope = scope_of(path, false);
                 if except.iter().any(|e| e.covers(&scope)) {
                     return None;
@@ -650,9 +656,10 @@ impl BoundPolicy {
                     return None;
                 }
                 if let Some(e) = &r.except_hosts
-                    && e.is_match(host) {
-                        return None;
-                    }
+                    && e.is_match(host)
+                {
+                    return None;
+                }
                 match &r.hosts {
                     Some(g) => g.is_match(host).then_some(Hit::Certain),
                     None => Some(Hit::Certain),
@@ -663,9 +670,10 @@ impl BoundPolicy {
                     return None;
                 }
                 if let Some(g) = &r.verbs
-                    && !g.is_match(&s.verb) {
-                        return None;
-                    }
+                    && !g.is_match(&s.verb)
+                {
+                    return None;
+                }
                 if !r.envs.is_empty() {
                     let env = self.policy.database_env(s.database.as_deref());
                     if !r.envs.iter().any(|e| e == env) {
@@ -692,9 +700,10 @@ impl BoundPolicy {
                     }
                 }
                 if let Some(g) = &r.objects
-                    && !s.objects.iter().any(|o| g.is_match(o)) {
-                        return None;
-                    }
+                    && !s.objects.iter().any(|o| g.is_match(o))
+                {
+                    return None;
+                }
                 Some(Hit::Certain)
             }
             Op::Privilege { how: d }

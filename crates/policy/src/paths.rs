@@ -33,7 +33,9 @@ pub struct LazyGlob {
 
 impl LazyGlob {
     fn is_match(&self, p: impl AsRef<std::path::Path>) -> bool {
-        self.m.get_or_init(|| self.glob.compile_matcher()).is_match(p)
+        self.m
+            .get_or_init(|| self.glob.compile_matcher())
+            .is_match(p)
     }
 }
 
@@ -65,7 +67,9 @@ impl Pat {
     /// Check a pattern's syntax without compiling a matcher.
     pub fn validate(text: &str) -> Result<(), String> {
         if !text.starts_with('/') && !text.starts_with("**") {
-            return Err(format!("path pattern {text:?} must be absolute (or start with **)"));
+            return Err(format!(
+                "path pattern {text:?} must be absolute (or start with **)"
+            ));
         }
         if !has_meta(text) {
             return Ok(());
@@ -84,10 +88,11 @@ impl Pat {
             ));
         }
         if let Some(root) = text.strip_suffix("/**")
-            && !has_meta(root) {
-                let root = if root.is_empty() { "/" } else { root };
-                return Ok(Pat::Subtree(inspect::paths::normalize(root)));
-            }
+            && !has_meta(root)
+        {
+            let root = if root.is_empty() { "/" } else { root };
+            return Ok(Pat::Subtree(inspect::paths::normalize(root)));
+        }
         if !has_meta(text) {
             return Ok(Pat::Literal(inspect::paths::normalize(text)));
         }

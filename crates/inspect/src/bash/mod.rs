@@ -267,15 +267,16 @@ impl<'c, 'a> Shell<'c, 'a> {
             }
             return;
         }
-        if v.brace && v.known {
-            if let Some(list) = words::brace_expand(&v.text) {
-                for t in list {
-                    let mut w = Val::literal(&t);
-                    w.glob = v.glob;
-                    out.push(w);
-                }
-                return;
+        if v.brace
+            && v.known
+            && let Some(list) = words::brace_expand(&v.text)
+        {
+            for t in list {
+                let mut w = Val::literal(&t);
+                w.glob = v.glob;
+                out.push(w);
             }
+            return;
         }
         out.push(v);
     }
@@ -723,13 +724,13 @@ impl<'c, 'a> Shell<'c, 'a> {
             | "GIT_CONFIG_GLOBAL"
             | "GIT_CONFIG"
             | "GIT_DIR"
-            | "GIT_CONFIG_PARAMETERS" => {
-                if !(name == "PYTHONPATH" && v.known && is_within_workspace(self, v, env)) {
-                    self.opaque(format!(
-                        "sets {name}, which makes programs load code from {}",
-                        clip(&v.text)
-                    ));
-                }
+            | "GIT_CONFIG_PARAMETERS"
+                if !(name == "PYTHONPATH" && v.known && is_within_workspace(self, v, env)) =>
+            {
+                self.opaque(format!(
+                    "sets {name}, which makes programs load code from {}",
+                    clip(&v.text)
+                ));
             }
             "GIT_SSH_COMMAND" | "GIT_SSH" | "GIT_PAGER" | "PAGER" | "EDITOR" | "VISUAL"
             | "GIT_EDITOR" | "GIT_EXTERNAL_DIFF" | "GIT_ASKPASS" | "SSH_ASKPASS" | "MANPAGER"
@@ -741,13 +742,11 @@ impl<'c, 'a> Shell<'c, 'a> {
                     self.opaque(format!("sets {name} to a computed command"));
                 }
             }
-            "PATH" => {
-                if !v.known || path_list_is_risky(self, v, env) {
-                    self.opaque(format!(
-                        "sets PATH to {}: later commands may not be the programs they name",
-                        clip(&v.text)
-                    ));
-                }
+            "PATH" if (!v.known || path_list_is_risky(self, v, env)) => {
+                self.opaque(format!(
+                    "sets PATH to {}: later commands may not be the programs they name",
+                    clip(&v.text)
+                ));
             }
             _ => {}
         }

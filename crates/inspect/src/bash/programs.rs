@@ -609,10 +609,11 @@ impl Shell<'_, '_> {
                 let cwd = self.cwd_or_root(env);
                 return Output::File(paths::resolve(&cwd, &ops[0].text));
             }
-            if name == "cat" && ops.is_empty() {
-                if let Stdin::Text(t) = &stdin {
-                    return Output::Text(t.clone());
-                }
+            if name == "cat"
+                && ops.is_empty()
+                && let Stdin::Text(t) = &stdin
+            {
+                return Output::Text(t.clone());
             }
             return out;
         }
@@ -1023,10 +1024,10 @@ impl Shell<'_, '_> {
                 .filter(|(k, _)| k.starts_with('-'))
                 .map(|(_, v)| v)
                 .unwrap_or(&a.text);
-            if let Some((h, p)) = url_host_port(t) {
-                if !t.starts_with("file://") {
-                    self.network(&h, p, name);
-                }
+            if let Some((h, p)) = url_host_port(t)
+                && !t.starts_with("file://")
+            {
+                self.network(&h, p, name);
             }
         }
     }
@@ -1404,14 +1405,14 @@ impl Shell<'_, '_> {
                         return Some(Some(tail));
                     }
                     if t == "-u" || t == "--unset" || t == "-C" || t == "--chdir" {
-                        if t == "-C" || t == "--chdir" {
-                            if let Some(d) = args.get(i + 1) {
-                                env.cwd = if d.known {
-                                    Some(paths::resolve(&self.cwd_or_root(env), &d.text))
-                                } else {
-                                    None
-                                };
-                            }
+                        if (t == "-C" || t == "--chdir")
+                            && let Some(d) = args.get(i + 1)
+                        {
+                            env.cwd = if d.known {
+                                Some(paths::resolve(&self.cwd_or_root(env), &d.text))
+                            } else {
+                                None
+                            };
                         }
                         i += 2;
                         continue;
@@ -1420,17 +1421,17 @@ impl Shell<'_, '_> {
                         i += 1;
                         continue;
                     }
-                    if let Some((n, v)) = t.split_once('=') {
-                        if is_name(n) {
-                            let val = if args[i].known {
-                                Val::literal(v)
-                            } else {
-                                Val::unknown(v)
-                            };
-                            self.check_env_assignment(n, &val, env, true);
-                            i += 1;
-                            continue;
-                        }
+                    if let Some((n, v)) = t.split_once('=')
+                        && is_name(n)
+                    {
+                        let val = if args[i].known {
+                            Val::literal(v)
+                        } else {
+                            Val::unknown(v)
+                        };
+                        self.check_env_assignment(n, &val, env, true);
+                        i += 1;
+                        continue;
                     }
                     break;
                 }
@@ -1739,10 +1740,11 @@ impl Shell<'_, '_> {
             }
         }
         if name == "sftp" {
-            if let Some(d) = dest.as_ref().or(srcs.first()) {
-                if remote_host(&d.text).is_none() && !d.text.starts_with('-') {
-                    self.network(&host_of_userhost(&d.text), None, name);
-                }
+            if let Some(d) = dest.as_ref().or(srcs.first())
+                && remote_host(&d.text).is_none()
+                && !d.text.starts_with('-')
+            {
+                self.network(&host_of_userhost(&d.text), None, name);
             }
             return;
         }
@@ -1776,26 +1778,26 @@ impl Shell<'_, '_> {
                 continue;
             }
             self.read(s, env);
-            if let Some(h) = &remote_dest {
-                if let Some(p) = self.path_of(s, env) {
-                    self.push(Op::Upload {
-                        path: p,
-                        host: h.clone(),
-                        via: name.to_string(),
-                    });
-                }
+            if let Some(h) = &remote_dest
+                && let Some(p) = self.path_of(s, env)
+            {
+                self.push(Op::Upload {
+                    path: p,
+                    host: h.clone(),
+                    via: name.to_string(),
+                });
             }
             if name == "mv" {
                 let recursive = true;
                 self.delete(s, env, recursive);
             }
         }
-        if let Some(d) = &dest {
-            if remote_host(&d.text).is_none() {
-                self.write(d, env);
-                if name == "rsync" && args.iter().any(|a| a.text.starts_with("--delete")) {
-                    self.delete(d, env, true);
-                }
+        if let Some(d) = &dest
+            && remote_host(&d.text).is_none()
+        {
+            self.write(d, env);
+            if name == "rsync" && args.iter().any(|a| a.text.starts_with("--delete")) {
+                self.delete(d, env, true);
             }
         }
     }
@@ -2094,10 +2096,10 @@ impl Shell<'_, '_> {
             if let Some(cmd) = t.strip_prefix("--to-command=") {
                 self.nested_code(Lang::Sh, &sub_val(a, cmd), env, "tar --to-command");
             }
-            if let Some(act) = t.strip_prefix("--checkpoint-action=") {
-                if let Some(cmd) = act.strip_prefix("exec=") {
-                    self.nested_code(Lang::Sh, &sub_val(a, cmd), env, "tar --checkpoint-action");
-                }
+            if let Some(act) = t.strip_prefix("--checkpoint-action=")
+                && let Some(cmd) = act.strip_prefix("exec=")
+            {
+                self.nested_code(Lang::Sh, &sub_val(a, cmd), env, "tar --checkpoint-action");
             }
             if let Some(cmd) = t
                 .strip_prefix("--use-compress-program=")
@@ -2245,10 +2247,10 @@ impl Shell<'_, '_> {
                 db_name_from_file(&d.text)
             }
         });
-        if let Some(d) = ops.first() {
-            if d.text != ":memory:" {
-                self.read(d, env);
-            }
+        if let Some(d) = ops.first()
+            && d.text != ":memory:"
+        {
+            self.read(d, env);
         }
         let db = db.unwrap_or_else(|| "memory".to_string());
         for c in cmds {
@@ -2386,10 +2388,11 @@ impl Shell<'_, '_> {
                 db = Some(p.text.clone());
             }
         }
-        if let Some(h) = &host {
-            if !is_loopback(h) && !h.starts_with('/') {
-                self.network(h, None, name);
-            }
+        if let Some(h) = &host
+            && !is_loopback(h)
+            && !h.starts_with('/')
+        {
+            self.network(h, None, name);
         }
         let db = db.as_deref().map(|d| d.to_ascii_lowercase());
         for code in &codes {
@@ -2419,10 +2422,10 @@ impl Shell<'_, '_> {
             .windows(2)
             .find(|w| w[0].text == "-h")
             .map(|w| w[1].text.clone());
-        if let Some(h) = host {
-            if !is_loopback(&h) {
-                self.network(&h, None, "redis-cli");
-            }
+        if let Some(h) = host
+            && !is_loopback(&h)
+        {
+            self.network(&h, None, "redis-cli");
         }
         let Some(cmd) = ops.first() else {
             self.opaque("redis-cli opens an interactive session");
@@ -2627,9 +2630,11 @@ impl Shell<'_, '_> {
                         self.network(&h, p, name);
                     }
                 }
-            } else if name == "wget" && t.starts_with("-O") && t.len() > 2 {
-                self.write(&sub_val(a, &t[2..]), env);
-            } else if name == "curl" && t.starts_with("-o") && t.len() > 2 {
+            } else if ((name == "wget" && t.starts_with("-O"))
+                || (name == "curl" && t.starts_with("-o")))
+                && t.len() > 2
+            {
+                // `-Ofile` / `-ofile`: the output file glued to the flag.
                 self.write(&sub_val(a, &t[2..]), env);
             }
             i += 1;
@@ -3180,11 +3185,9 @@ impl Shell<'_, '_> {
                 | "unpublish" | "link" | "global" | "create" | "init" | "remove" | "uninstall"
                 | "rm" | "dedupe" | "audit" | "outdated" | "login" | "adduser" | "deprecate"
                 | "dist-tag" | "owner" | "token" | "team" | "access",
-            ) => {
-                if !(sub == "init" && args.iter().any(|a| a.text == "-y")) {
-                    self.package(name, args);
-                    self.network("package-index", None, &format!("{name} {sub}"));
-                }
+            ) if !(sub == "init" && args.iter().any(|a| a.text == "-y")) => {
+                self.package(name, args);
+                self.network("package-index", None, &format!("{name} {sub}"));
             }
             ("yarn", "") => {
                 self.package(name, args);
@@ -3579,11 +3582,11 @@ fn url_host(t: &str) -> Option<String> {
 }
 
 fn split_host_port(hp: &str) -> (String, Option<u16>) {
-    if let Some(rest) = hp.strip_prefix('[') {
-        if let Some((h, tail)) = rest.split_once(']') {
-            let port = tail.strip_prefix(':').and_then(|p| p.parse().ok());
-            return (h.to_ascii_lowercase(), port);
-        }
+    if let Some(rest) = hp.strip_prefix('[')
+        && let Some((h, tail)) = rest.split_once(']')
+    {
+        let port = tail.strip_prefix(':').and_then(|p| p.parse().ok());
+        return (h.to_ascii_lowercase(), port);
     }
     match hp.rsplit_once(':') {
         Some((h, p)) if !h.contains(':') => (h.to_ascii_lowercase(), p.parse().ok()),
@@ -3736,10 +3739,10 @@ fn awk_output_files(prog: &str) -> Vec<String> {
             in_str = !in_str;
         } else if !in_str && c == b'>' {
             let after = prog[i + 1..].trim_start_matches('>').trim_start();
-            if let Some(r) = after.strip_prefix('"') {
-                if let Some(end) = r.find('"') {
-                    out.push(r[..end].to_string());
-                }
+            if let Some(r) = after.strip_prefix('"')
+                && let Some(end) = r.find('"')
+            {
+                out.push(r[..end].to_string());
             }
         }
         i += 1;
