@@ -18,7 +18,7 @@ pub enum Pat {
     Subtree(String),
     /// Any other glob; `prefix` is its literal leading directory.
     Glob {
-        m: LazyGlob,
+        m: Box<LazyGlob>,
         prefix: String,
         last: String,
     },
@@ -111,10 +111,10 @@ impl Pat {
             .unwrap_or("")
             .replace(['*', '?'], "x");
         Ok(Pat::Glob {
-            m: LazyGlob {
+            m: Box::new(LazyGlob {
                 glob: g,
                 m: OnceLock::new(),
-            },
+            }),
             prefix,
             last,
         })

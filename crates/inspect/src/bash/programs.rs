@@ -844,6 +844,16 @@ impl Shell<'_, '_> {
                     self.write(&w[1], env);
                 }
             }
+            "split" | "csplit"
+                if operands(args, "l,b,C,n,a,t,d,additional-suffix,f,prefix").len() > 2
+                    && name == "split" =>
+            {
+                // coreutils split takes a file and a prefix; this is another tool of the same name.
+                self.opaque(format!(
+                    "split called as another program: {}",
+                    clip(&join(args).text)
+                ));
+            }
             "split" | "csplit" => {
                 let ops = operands(args, "l,b,C,n,a,t,d,additional-suffix,f,prefix");
                 if let Some(f) = ops.first() {
