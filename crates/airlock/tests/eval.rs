@@ -18,11 +18,8 @@ fn eval_dir() -> PathBuf {
 
 fn score(files: &[&str]) -> serde_json::Value {
     let dir = eval_dir();
-    let ws = std::env::temp_dir().join(format!(
-        "airlock-eval-{}-{}",
-        std::process::id(),
-        files.len()
-    ));
+    let tag = files.first().copied().unwrap_or("all").replace('.', "-");
+    let ws = std::env::temp_dir().join(format!("airlock-eval-{}-{tag}", std::process::id()));
     std::fs::create_dir_all(&ws).unwrap();
     let summary = ws.join("summary.json");
     let mut cmd = Command::new("python3");
