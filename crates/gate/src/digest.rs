@@ -5,7 +5,6 @@
 //! provenance, requester and the policy version, plus the path and SHA-256 of
 //! every script file the code runs (or `null` where the file was absent).
 
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::scripts::ScriptRecord;
@@ -22,39 +21,67 @@ pub struct DigestInput<'a> {
     pub scripts: &'a [ScriptRecord],
 }
 
-#[derive(Serialize)]
-struct Canonical<'a> {
-    version: u32,
-    lang: &'a str,
-    code: &'a str,
-    cwd: &'a str,
-    workspace: &'a str,
-    target: Option<&'a str>,
-    grants: [&'a str; 0],
-    provenance: [&'a str; 0],
-    requester: Option<&'a str>,
-    policy_version: &'a str,
-    scripts: &'a [ScriptRecord],
+pub fn proposal_digest(d: &DigestInput) -> String {
+    let text = canonical_json(d);
+    format!("sha256:{}", hex(&Sha256::digest(text.as_bytes())))
 }
 
-pub fn proposal_digest(d: &DigestInput) -> String {
-    let c = Canonical {
-        version: DIGEST_VERSION,
-        lang: d.lang,
-        code: d.code,
-        cwd: d.cwd,
-        workspace: d.workspace,
-        target: None,
-        grants: [],
-        provenance: [],
-        requester: None,
-        policy_version: d.policy_version,
-        scripts: d.scripts,
-    };
-    // serde_jcs cannot fail on these plain types; if it ever did, hashing a
-    // fixed marker plus the code would still bind the digest to the code.
-    let text = serde_jcs::to_string(&c).unwrap_or_else(|_| format!("jcs-error:{}", d.code));
-    format!("sha256:{}", hex(&Sha256::digest(text.as_bytes())))
+/// The RFC 8785 (JCS) form of the digested fields, written directly: members
+/// sorted by key (all keys are ASCII, so UTF-16 order is byte order), strings
+/// escaped as JCS prescribes, integers as plain digits. A general JCS library
+/// costs several times more per proposal; a test checks this writer against one.
+pub fn canonical_json(d: &DigestInput) -> String {
+    let mut o = String::with_capacity(d.code.len() + 256);
+    // Sorted keys: code, cwd, grants, lang, policy_version, provenance,
+    // requester, scripts, target, version, workspace.
+    o.push_str("{\"code\":");
+    jcs_str(&mut o, d.code);
+    o.push_str(",\"cwd\":");
+    jcs_str(&mut o, d.cwd);
+    o.push_str(",\"grants\":[],\"lang\":");
+    jcs_str(&mut o, d.lang);
+    o.push_str(",\"policy_version\":");
+    jcs_str(&mut o, d.policy_version);
+    o.push_str(",\"provenance\":[],\"requester\":null,\"scripts\":[");
+    for (i, s) in d.scripts.iter().enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        o.push_str("{\"path\":");
+        jcs_str(&mut o, &s.path);
+        o.push_str(",\"sha256\":");
+        match &s.sha256 {
+            Some(h) => jcs_str(&mut o, h),
+            None => o.push_str("null"),
+        }
+        o.push('}');
+    }
+    o.push_str("],\"target\":null,\"version\":");
+    o.push_str(&DIGEST_VERSION.to_string());
+    o.push_str(",\"workspace\":");
+    jcs_str(&mut o, d.workspace);
+    o.push('}');
+    o
+}
+
+fn jcs_str(o: &mut String, s: &str) {
+    o.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '\u{08}' => o.push_str("\\b"),
+            '\u{0c}' => o.push_str("\\f"),
+            '\n' => o.push_str("\\n"),
+            '\r' => o.push_str("\\r"),
+            '\t' => o.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                o.push_str(&format!("\\u{:04x}", c as u32));
+            }
+            c => o.push(c),
+        }
+    }
+    o.push('"');
 }
 
 pub(crate) fn hex(b: &[u8]) -> String {
@@ -65,4 +92,74 @@ pub(crate) fn hex(b: &[u8]) -> String {
         s.push(H[(x & 15) as usize] as char);
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Serialize;
+
+    #[derive(Serialize)]
+    struct Oracle<'a> {
+        version: u32,
+        lang: &'a str,
+        code: &'a str,
+        cwd: &'a str,
+        workspace: &'a str,
+        target: Option<&'a str>,
+        grants: [&'a str; 0],
+        provenance: [&'a str; 0],
+        requester: Option<&'a str>,
+        policy_version: &'a str,
+        scripts: &'a [ScriptRecord],
+    }
+
+    #[test]
+    fn writer_matches_a_general_jcs_serializer() {
+        let scripts = vec![
+            ScriptRecord {
+                path: "/w/a \"b\".sh".into(),
+                sha256: Some("ab".repeat(32)),
+            },
+            ScriptRecord {
+                path: "/w/\u{1}\u{7f}é\u{2028}".into(),
+                sha256: None,
+            },
+        ];
+        for code in [
+            "ls",
+            "a\"b\\c\n\t\r\u{8}\u{c}\u{1f}\u{0}",
+            "ünï 😀 \u{feff}",
+            "",
+        ] {
+            for sc in [&scripts[..0], &scripts[..]] {
+                let d = DigestInput {
+                    lang: "bash",
+                    code,
+                    cwd: "/w/p",
+                    workspace: "/w",
+                    policy_version: "sha256:00",
+                    scripts: sc,
+                };
+                let oracle = Oracle {
+                    version: DIGEST_VERSION,
+                    lang: d.lang,
+                    code: d.code,
+                    cwd: d.cwd,
+                    workspace: d.workspace,
+                    target: None,
+                    grants: [],
+                    provenance: [],
+                    requester: None,
+                    policy_version: d.policy_version,
+                    scripts: d.scripts,
+                };
+                assert_eq!(
+                    canonical_json(&d),
+                    serde_jcs::to_string(&oracle).unwrap(),
+                    "{code:?}"
+                );
+            }
+        }
+    }
 }
