@@ -124,7 +124,7 @@ impl Scope for WordScope<'_, '_, '_> {
         match name {
             "HOME" => Some(Val::literal(&self.sh.c.ctx.home)),
             "PWD" => self.env.cwd.as_deref().map(Val::literal),
-            "IFS" => Some(Val::literal(" ")),
+            "IFS" => Some(Val::literal(" \t\n")),
             _ => None,
         }
     }

@@ -595,6 +595,11 @@ impl Shell<'_, '_> {
             self.data_only_effects(name, args, env);
             return out;
         }
+        if matches!(name, "less" | "more" | "most" | "zless" | "zmore")
+            && args.iter().any(|a| a.text.starts_with('+') && a.text.contains(['!', '|']))
+        {
+            self.opaque(format!("{name} is given commands that run programs"));
+        }
         if READERS.contains(&name) {
             let ops = operands(args, reader_value_opts(name));
             let metadata_only = METADATA_READERS.contains(&name);
@@ -788,6 +793,18 @@ impl Shell<'_, '_> {
             "awk" | "gawk" | "mawk" | "nawk" => self.awk(args, env),
             "find" => self.find(args, env),
             "tar" | "bsdtar" | "gtar" => self.tar(args, env),
+            "zip" if args.iter().any(|a| a.text == "-TT" || a.text.starts_with("--unzip-command")) => {
+                for w in args.windows(2) {
+                    if w[0].text == "-TT" || w[0].text == "--unzip-command" {
+                        self.nested_code(Lang::Sh, &w[1], env, "zip -TT");
+                    }
+                }
+                for a in args {
+                    if let Some(c) = a.text.strip_prefix("--unzip-command=") {
+                        self.nested_code(Lang::Sh, &sub_val(a, c), env, "zip -TT");
+                    }
+                }
+            }
             "zip" | "7z" | "7za" | "rar" => {
                 let ops = operands(args, "x,i,P,p,b,t,tt,n");
                 if let Some((first, rest)) = ops.split_first() {
@@ -2007,6 +2024,11 @@ impl Shell<'_, '_> {
                 }
                 for f in awk_output_files(t) {
                     self.write(&Val::literal(&f), env);
+                }
+                for f in awk_input_files(t) {
+                    // `getline < var`: a file named at run time.
+                    let v = if f == "$?" { Val::unknown("") } else { Val::literal(&f) };
+                    self.read(&v, env);
                 }
             }
         }
@@ -3756,6 +3778,28 @@ fn awk_output_files(prog: &str) -> Vec<String> {
             }
         }
         i += 1;
+    }
+    out
+}
+
+/// `getline < "file"` sources in an awk program.
+fn awk_input_files(prog: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = prog;
+    while let Some(i) = rest.find("getline") {
+        let after = rest[i + 7..].trim_start();
+        let after = after.trim_start_matches(|c: char| c.is_alphanumeric() || c == '_' || c == '[' || c == ']').trim_start();
+        if let Some(r) = after.strip_prefix('<') {
+            let r = r.trim_start();
+            if let Some(r) = r.strip_prefix('"') {
+                if let Some(end) = r.find('"') {
+                    out.push(r[..end].to_string());
+                }
+            } else {
+                out.push("$?".to_string());
+            }
+        }
+        rest = &rest[i + 7..];
     }
     out
 }

@@ -188,7 +188,14 @@ fn expand_piece(piece: &WordPiece, quoted: bool, v: &mut Val, scope: &mut dyn Sc
         WordPiece::ParameterExpansion(p) => {
             let mut e = expand_parameter(p, scope);
             if !quoted && e.known {
-                e.text = split_fields(&e.text);
+                match split_fields(&e.text, scope) {
+                    Some(t) => e.text = t,
+                    None => {
+                        e.known = false;
+                        e.known_prefix = 0;
+                        e.indirect = true;
+                    }
+                }
             }
             v.append(e);
         }
@@ -198,7 +205,10 @@ fn expand_piece(piece: &WordPiece, quoted: bool, v: &mut Val, scope: &mut dyn Sc
                     if quoted {
                         v.push_known(&out.text)
                     } else {
-                        v.push_known(&split_fields(&out.text))
+                        match split_fields(&out.text, scope) {
+                            Some(t) => v.push_known(&t),
+                            None => v.push_unknown(&out.text),
+                        }
                     }
                 }
                 Some(out) => {
@@ -237,11 +247,18 @@ fn expand_piece(piece: &WordPiece, quoted: bool, v: &mut Val, scope: &mut dyn Sc
 }
 
 /// Mark where an unquoted expansion splits into fields (default IFS).
-fn split_fields(t: &str) -> String {
-    if t.contains([' ', '\t', '\n']) {
-        t.replace([' ', '\t', '\n'], &FIELD_SPLIT.to_string())
+/// `None` when IFS itself is not known: the caller must treat the value as unknown.
+fn split_fields(t: &str, scope: &dyn Scope) -> Option<String> {
+    let ifs = match scope.var("IFS") {
+        Some(v) if v.known => v.text,
+        Some(_) => return None,
+        None => " \t\n".to_string(),
+    };
+    let seps: Vec<char> = ifs.chars().collect();
+    if t.contains(seps.as_slice()) {
+        Some(t.replace(seps.as_slice(), &FIELD_SPLIT.to_string()))
     } else {
-        t.to_string()
+        Some(t.to_string())
     }
 }
 
