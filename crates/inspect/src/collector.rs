@@ -13,6 +13,9 @@ pub struct Collector<'a> {
     /// Paths this code writes, so that running one of them later in the same
     /// code is known to run freshly written (uninspectable) content.
     written: Vec<String>,
+    /// All code text handed to `nested`, to tell code written out in the
+    /// proposal from code produced by decoding or joining at run time.
+    seen_text: String,
 }
 
 impl<'a> Collector<'a> {
@@ -23,6 +26,7 @@ impl<'a> Collector<'a> {
             scripts: Vec::new(),
             depth: 0,
             written: Vec::new(),
+            seen_text: String::new(),
         }
     }
 
@@ -37,6 +41,8 @@ impl<'a> Collector<'a> {
             return;
         }
         self.depth += 1;
+        self.seen_text.push_str(code);
+        self.seen_text.push('\n');
         match lang {
             Lang::Bash | Lang::Sh => crate::bash::analyze(self, code, cwd, lang),
             Lang::Python => crate::python::analyze(self, code, cwd),
@@ -76,6 +82,11 @@ impl<'a> Collector<'a> {
     /// True if this code already wrote `path` (exactly).
     pub fn was_written(&self, path: &str) -> bool {
         self.written.iter().any(|w| w == path)
+    }
+
+    /// Does this text appear verbatim in the code inspected so far?
+    pub fn written_out(&self, text: &str) -> bool {
+        self.seen_text.contains(text)
     }
 
     pub fn finish(self) -> Analysis {

@@ -1527,7 +1527,7 @@ enum Br<'a> {
 }
 
 /// A function analyzed with these bound parameters returned this.
-type Memo = (usize, Vec<(String, V)>, V);
+type Memo = (usize, u64, Vec<(String, V)>, V);
 
 struct Walker<'a, 'c, 'x> {
     c: &'c mut Collector<'x>,
@@ -1555,6 +1555,9 @@ struct Walker<'a, 'c, 'x> {
     work: u64,
     /// A file's content interpolated into the f-string being built.
     carried: Option<V>,
+    /// Counts changes to module names and object attributes: a function's
+    /// analysis is reused only while they are unchanged.
+    generation: u64,
     /// The host last connected to, for data sent later on the connection.
     last_host: Option<String>,
 }
@@ -1583,6 +1586,7 @@ impl<'a, 'c, 'x> Walker<'a, 'c, 'x> {
             effects: 0,
             work: 0,
             carried: None,
+            generation: 0,
             last_host: None,
         }
     }
@@ -1670,6 +1674,9 @@ impl<'a, 'c, 'x> Walker<'a, 'c, 'x> {
 
     fn set_var(&mut self, name: &str, v: V) {
         let i = self.frame_for(name);
+        if i == 0 {
+            self.generation += 1;
+        }
         if let Some(f) = self.frames.get_mut(i) {
             f.set(name, v);
         }
@@ -1746,6 +1753,7 @@ impl<'a, 'c, 'x> Walker<'a, 'c, 'x> {
                     && let Some((_, attrs)) = self.objs.get_mut(id)
                 {
                     let name = a.attr.as_str();
+                    self.generation += 1;
                     match attrs.iter_mut().find(|(k, _)| k == name) {
                         Some(slot) => slot.1 = v,
                         None => attrs.push((name.to_string(), v)),
@@ -2263,10 +2271,11 @@ impl<'a, 'c, 'x> Walker<'a, 'c, 'x> {
                 frame.set(kwa.name.as_str(), V::Unknown);
             }
         }
-        if let Some((_, _, ret)) = self
+        let generation = self.generation;
+        if let Some((.., ret)) = self
             .memo
             .iter()
-            .find(|(fi, vars, _)| *fi == i && *vars == frame.vars)
+            .find(|(fi, g, vars, _)| *fi == i && *g == generation && *vars == frame.vars)
         {
             return ret.clone();
         }
@@ -2287,7 +2296,7 @@ impl<'a, 'c, 'x> Walker<'a, 'c, 'x> {
         let frame = self.frames.pop().unwrap_or_default();
         let ret = ret.or(frame.ret).unwrap_or(V::None);
         if self.memo.len() < 256 {
-            self.memo.push((i, key_vars, ret.clone()));
+            self.memo.push((i, generation, key_vars, ret.clone()));
         }
         ret
     }
@@ -2488,7 +2497,7 @@ impl<'a, 'c, 'x> Walker<'a, 'c, 'x> {
 
     fn fstring(&mut self, f: &'a ast::ExprFString) -> V {
         let mut outs: Vec<String> = vec![String::new()];
-        self.carried = None;
+        let outer = self.carried.take();
         for part in f.value.iter() {
             match part {
                 FStringPart::Literal(l) => {
@@ -2499,10 +2508,12 @@ impl<'a, 'c, 'x> Walker<'a, 'c, 'x> {
                 FStringPart::FString(fs) => self.interpolated(&fs.elements, &mut outs),
             }
             if outs.iter().any(|o| o.len() > MAX_TEXT) {
-                return V::Unknown;
+                let mine = std::mem::replace(&mut self.carried, outer);
+                return mine.unwrap_or(V::Unknown);
             }
         }
-        if let Some(c) = self.carried.take() {
+        let mine = std::mem::replace(&mut self.carried, outer);
+        if let Some(c) = mine {
             return c;
         }
         alt(outs.into_iter().map(text).collect())
@@ -2896,7 +2907,13 @@ impl<'a, 'c, 'x> Walker<'a, 'c, 'x> {
 
     fn call(&mut self, callee: V, args: Args<'a>) -> V {
         match callee {
-            V::Sym(q) if q.ends_with(".__getattribute__") || q.ends_with(".__getattr__") => {
+            V::Sym(q)
+                if q.ends_with(".__getattribute__")
+                    || q.ends_with(".__getattr__")
+                    || (q.ends_with(".get")
+                        && kind(&q).is_none()
+                        && matches!(args.pos.first(), Some(V::Str(n)) if is_ident(n))) =>
+            {
                 let base = q.rsplit_once('.').map_or("", |(b, _)| b).to_string();
                 match args.pos.first() {
                     Some(V::Str(n)) => {
@@ -3325,6 +3342,11 @@ impl<'a, 'c, 'x> Walker<'a, 'c, 'x> {
             match a {
                 V::Str(s) => {
                     let s = s.clone();
+                    // Code that is not written out in the proposal was decoded
+                    // or assembled at run time: shown, but never allowed.
+                    if !self.c.written_out(&s) {
+                        self.opaque(format!("{what} of decoded or assembled code"));
+                    }
                     self.sub_python(&s, what);
                 }
                 V::Code => {}
@@ -4645,8 +4667,6 @@ impl<'a, 'c, 'x> Walker<'a, 'c, 'x> {
                 | "upload_file"
                 | "upload_fileobj"
                 | "put_object"
-                | "write"
-                | "emit"
         ) && self.last_host.is_some()
         {
             self.send_args(&a, name);

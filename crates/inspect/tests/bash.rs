@@ -278,12 +278,18 @@ fn broken_code_is_opaque_not_empty() {
 
 #[test]
 fn custom_ifs_splits_and_unknown_ifs_is_unknown() {
-    assert_eq!(deletes("IFS=,; cmd=\"rm,-rf,/opt\"; $cmd"), vec![("/opt".to_string(), Exactness::Literal)]);
+    assert_eq!(
+        deletes("IFS=,; cmd=\"rm,-rf,/opt\"; $cmd"),
+        vec![("/opt".to_string(), Exactness::Literal)]
+    );
     assert!(has_opaque("IFS=$(cat f); cmd=\"rm,-rf,/opt\"; $cmd"));
 }
 
 #[test]
 fn pagers_and_awk_reach_files_and_commands() {
     assert!(has_opaque("less +'!id' README.md"));
-    assert!(reads("awk 'BEGIN {while ((getline line < \"/etc/shadow\") > 0) print line}'").contains(&"/etc/shadow".to_string()));
+    assert!(
+        reads("awk 'BEGIN {while ((getline line < \"/etc/shadow\") > 0) print line}'")
+            .contains(&"/etc/shadow".to_string())
+    );
 }

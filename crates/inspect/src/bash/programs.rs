@@ -596,7 +596,9 @@ impl Shell<'_, '_> {
             return out;
         }
         if matches!(name, "less" | "more" | "most" | "zless" | "zmore")
-            && args.iter().any(|a| a.text.starts_with('+') && a.text.contains(['!', '|']))
+            && args
+                .iter()
+                .any(|a| a.text.starts_with('+') && a.text.contains(['!', '|']))
         {
             self.opaque(format!("{name} is given commands that run programs"));
         }
@@ -793,7 +795,11 @@ impl Shell<'_, '_> {
             "awk" | "gawk" | "mawk" | "nawk" => self.awk(args, env),
             "find" => self.find(args, env),
             "tar" | "bsdtar" | "gtar" => self.tar(args, env),
-            "zip" if args.iter().any(|a| a.text == "-TT" || a.text.starts_with("--unzip-command")) => {
+            "zip"
+                if args
+                    .iter()
+                    .any(|a| a.text == "-TT" || a.text.starts_with("--unzip-command")) =>
+            {
                 for w in args.windows(2) {
                     if w[0].text == "-TT" || w[0].text == "--unzip-command" {
                         self.nested_code(Lang::Sh, &w[1], env, "zip -TT");
@@ -2027,7 +2033,11 @@ impl Shell<'_, '_> {
                 }
                 for f in awk_input_files(t) {
                     // `getline < var`: a file named at run time.
-                    let v = if f == "$?" { Val::unknown("") } else { Val::literal(&f) };
+                    let v = if f == "$?" {
+                        Val::unknown("")
+                    } else {
+                        Val::literal(&f)
+                    };
                     self.read(&v, env);
                 }
             }
@@ -3788,7 +3798,9 @@ fn awk_input_files(prog: &str) -> Vec<String> {
     let mut rest = prog;
     while let Some(i) = rest.find("getline") {
         let after = rest[i + 7..].trim_start();
-        let after = after.trim_start_matches(|c: char| c.is_alphanumeric() || c == '_' || c == '[' || c == ']').trim_start();
+        let after = after
+            .trim_start_matches(|c: char| c.is_alphanumeric() || c == '_' || c == '[' || c == ']')
+            .trim_start();
         if let Some(r) = after.strip_prefix('<') {
             let r = r.trim_start();
             if let Some(r) = r.strip_prefix('"') {
