@@ -116,7 +116,7 @@ mod tests {
 
     #[test]
     fn writer_matches_a_general_jcs_serializer() {
-        let scripts = vec![
+        let scripts = [
             ScriptRecord {
                 path: "/w/a \"b\".sh".into(),
                 sha256: Some("ab".repeat(32)),

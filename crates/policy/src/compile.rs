@@ -221,12 +221,17 @@ impl Policy {
                 message: e.message().to_string(),
             }
         })?;
-        Policy::compile(file, text, true)
+        Policy::compile(file, text, None)
     }
 
-    /// `validate`: check regex syntax at load. Only the built-in policy, whose
-    /// every rule is compiled with validation in the tests, skips it.
-    fn compile(file: PolicyFile, text: &str, validate: bool) -> Result<Policy, CompileError> {
+    /// `known_version`: only for the built-in policy, whose version build.rs
+    /// computed; it also skips syntax checks, which the tests run on it.
+    fn compile(
+        file: PolicyFile,
+        text: &str,
+        known_version: Option<&str>,
+    ) -> Result<Policy, CompileError> {
+        let validate = known_version.is_none();
         let err = |line: Option<usize>, message: String| CompileError { line, message };
         if file.schema != 1 {
             return Err(err(
@@ -298,10 +303,14 @@ impl Policy {
         // Canonical form: the parsed file as compact JSON with sorted keys
         // (serde_json's map is ordered); only strings, integers and booleans
         // occur, so this is the RFC 8785 form without its costly general path.
-        let canonical = serde_json::to_string(&file)
-            .map_err(|e| err(None, format!("cannot canonicalize policy: {e}")))?;
-        let digest = Sha256::digest(canonical.as_bytes());
-        let version = format!("sha256:{}", hex(&digest));
+        let version = match known_version {
+            Some(v) => v.to_string(),
+            None => {
+                let canonical = serde_json::to_string(&file)
+                    .map_err(|e| err(None, format!("cannot canonicalize policy: {e}")))?;
+                format!("sha256:{}", hex(&Sha256::digest(canonical.as_bytes())))
+            }
+        };
         let default_db_env = file.default_database_env.clone();
         Ok(Policy {
             file,
@@ -314,10 +323,18 @@ impl Policy {
         })
     }
 
+    /// The built-in policy, from the form `build.rs` prepared: no TOML parse,
+    /// no hashing, no syntax re-checks (the tests compile it with all checks
+    /// and compare versions).
     pub fn default_policy() -> Policy {
-        let text = crate::DEFAULT_POLICY_TOML;
-        let file: PolicyFile = toml::from_str(text).expect("the built-in policy parses");
-        Policy::compile(file, text, false).expect("the built-in policy compiles")
+        let file: PolicyFile =
+            serde_json::from_str(crate::DEFAULT_POLICY_JSON).expect("the built-in policy parses");
+        Policy::compile(
+            file,
+            crate::DEFAULT_POLICY_TOML,
+            Some(crate::DEFAULT_POLICY_VERSION),
+        )
+        .expect("the built-in policy compiles")
     }
 
     /// Resolve path patterns for one workspace (keeps a copy of the policy).

@@ -23,6 +23,11 @@ pub use schema::PolicyFile;
 
 /// The built-in default developer policy.
 pub const DEFAULT_POLICY_TOML: &str = include_str!("default.toml");
+/// The built-in policy as compact JSON, made by build.rs.
+const DEFAULT_POLICY_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/default_policy.json"));
+/// The built-in policy's version, made by build.rs.
+const DEFAULT_POLICY_VERSION: &str =
+    include_str!(concat!(env!("OUT_DIR"), "/default_policy.version"));
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
