@@ -293,3 +293,16 @@ fn pagers_and_awk_reach_files_and_commands() {
             .contains(&"/etc/shadow".to_string())
     );
 }
+
+#[test]
+fn oversized_descriptor_numbers_do_not_crash_the_parser() {
+    // Found by cargo fuzz (sql target, through psql's shell escape).
+    assert!(has_opaque("echo 88888888888>>f"));
+    assert!(has_opaque("cat 99999999999<f"));
+    assert!(has_opaque("echo ~99999999999999999999999"));
+    assert!(has_opaque("echo ~+99999999999999999999999"));
+    let sql = inspect::analyze(Lang::Sql, "\\! echo 888888888888>>x", &ctx()).ops;
+    assert!(sql.iter().any(|o| matches!(o, Op::Opaque { .. })));
+    // Ordinary descriptors still work.
+    assert!(!has_opaque("make 2>err.log"));
+}

@@ -23,6 +23,12 @@ const MAX_STEPS: usize = 20_000;
 const MAX_CALL_DEPTH: usize = 16;
 
 pub fn analyze(c: &mut Collector, code: &str, cwd: &str, lang: Lang) {
+    if has_oversized_fd(code) {
+        // brush-parser 0.4 panics on a descriptor number past i32 (`99999999999>f`);
+        // bash refuses such redirections anyway.
+        c.push(Op::opaque("redirection names a file descriptor out of range"));
+        return;
+    }
     let mut opts = words::options();
     if lang == Lang::Sh {
         opts.sh_mode = true;
@@ -51,6 +57,36 @@ pub fn analyze(c: &mut Collector, code: &str, cwd: &str, lang: Lang) {
     for cc in &program.complete_commands {
         sh.compound_list(cc, &mut env);
     }
+}
+
+/// Numbers brush-parser 0.4 would overflow on (it unwraps their parse): a
+/// run of ten or more digits right before `<` or `>`, or after `~`, `~+`, `~-`.
+fn has_oversized_fd(code: &str) -> bool {
+    let b = code.as_bytes();
+    for (i, &x) in b.iter().enumerate() {
+        if x == b'~' {
+            let mut j = i + 1;
+            if matches!(b.get(j), Some(b'+' | b'-')) {
+                j += 1;
+            }
+            let digits = b[j.min(b.len())..].iter().take_while(|c| c.is_ascii_digit()).count();
+            if digits >= 10 {
+                return true;
+            }
+        }
+    }
+    let mut run = 0usize;
+    for &x in b {
+        if x.is_ascii_digit() {
+            run += 1;
+        } else {
+            if run >= 10 && (x == b'<' || x == b'>') {
+                return true;
+            }
+            run = 0;
+        }
+    }
+    false
 }
 
 /// What the shell knows at a point in the code.
