@@ -165,11 +165,15 @@ impl Gate {
         }
         let ctx = Context::new(&cwd, &self.scope.workspace, &self.scope.home);
         // A panic in a parser is a bug, and must still not become "allow".
-        let mut analysis: Analysis = std::panic::catch_unwind(|| inspect::analyze(lang, &p.code, &ctx))
-            .unwrap_or_else(|_| Analysis {
-                ops: vec![Op::opaque("the inspector failed on this code (internal error)")],
-                scripts: Vec::new(),
-            });
+        let mut analysis: Analysis =
+            std::panic::catch_unwind(|| inspect::analyze(lang, &p.code, &ctx)).unwrap_or_else(
+                |_| Analysis {
+                    ops: vec![Op::opaque(
+                        "the inspector failed on this code (internal error)",
+                    )],
+                    scripts: Vec::new(),
+                },
+            );
         let scripts = scripts::follow(&mut analysis, &ctx, &self.limits);
 
         let grants = Grants::default();

@@ -46,6 +46,8 @@ pub struct Policy {
     default: Verdict,
     opaque: Verdict,
     rules: Vec<Rule>,
+    /// For each operation kind (index into `OP_KINDS`), the rules that name it.
+    by_kind: Vec<Vec<usize>>,
     db_env: HashMap<String, String>,
     default_db_env: String,
 }
@@ -152,11 +154,34 @@ fn globset(
     }))
 }
 
+/// FNV-1a: program names are short and trusted (they come from the policy),
+/// so a fast hash beats SipHash on the decision path.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
 /// Program names: exact names in a hash set (the common case, and cheap to
 /// build), glob patterns in a `GlobSet`.
 #[derive(Debug, Clone)]
 struct NameSet {
-    exact: std::collections::HashSet<String>,
+    exact: std::collections::HashSet<String, std::hash::BuildHasherDefault<Fnv>>,
     globs: Option<LazyGlobSet>,
 }
 
@@ -312,12 +337,21 @@ impl Policy {
             }
         };
         let default_db_env = file.default_database_env.clone();
+        let by_kind = OP_KINDS
+            .iter()
+            .map(|k| {
+                (0..rules.len())
+                    .filter(|&i| rules[i].kinds.contains(k))
+                    .collect()
+            })
+            .collect();
         Ok(Policy {
             file,
             version,
             default,
             opaque,
             rules,
+            by_kind,
             db_env,
             default_db_env,
         })
@@ -737,6 +771,16 @@ impl BoundPolicy {
         }
     }
 
+    /// The rules that name this operation's kind.
+    fn rules_for(&self, op: &Op) -> &[usize] {
+        let k = op.kind_name();
+        OP_KINDS
+            .iter()
+            .position(|x| *x == k)
+            .map(|i| self.policy.by_kind[i].as_slice())
+            .unwrap_or(&[])
+    }
+
     /// Decide on one operation: its verdict and reasons.
     fn decide_op(&self, idx: usize, op: &Op, grants: &Grants, out: &mut Vec<Reason>) -> Verdict {
         if let Op::Opaque { reason } = op {
@@ -744,7 +788,8 @@ impl BoundPolicy {
             let mut msg = format!("cannot tell statically what this does: {reason}");
             let mut rule = "opaque".to_string();
             // Rules may make opaque stricter, never looser.
-            for (i, r) in self.policy.rules.iter().enumerate() {
+            for &i in self.rules_for(op) {
+                let r = &self.policy.rules[i];
                 if r.verdict > v && self.rule_matches(i, op, grants).is_some() {
                     v = r.verdict;
                     msg = format!("{}: {reason}", r.reason);
@@ -761,7 +806,8 @@ impl BoundPolicy {
         }
         let mut best: Option<(Verdict, usize)> = None;
         let mut possible_note = false;
-        for (i, r) in self.policy.rules.iter().enumerate() {
+        for &i in self.rules_for(op) {
+            let r = &self.policy.rules[i];
             let Some(hit) = self.rule_matches(i, op, grants) else {
                 continue;
             };

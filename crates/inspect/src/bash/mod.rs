@@ -26,7 +26,9 @@ pub fn analyze(c: &mut Collector, code: &str, cwd: &str, lang: Lang) {
     if has_oversized_fd(code) {
         // brush-parser 0.4 panics on a descriptor number past i32 (`99999999999>f`);
         // bash refuses such redirections anyway.
-        c.push(Op::opaque("redirection names a file descriptor out of range"));
+        c.push(Op::opaque(
+            "redirection names a file descriptor out of range",
+        ));
         return;
     }
     let mut opts = words::options();
@@ -69,7 +71,10 @@ fn has_oversized_fd(code: &str) -> bool {
             if matches!(b.get(j), Some(b'+' | b'-')) {
                 j += 1;
             }
-            let digits = b[j.min(b.len())..].iter().take_while(|c| c.is_ascii_digit()).count();
+            let digits = b[j.min(b.len())..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .count();
             if digits >= 10 {
                 return true;
             }
