@@ -306,3 +306,13 @@ fn oversized_descriptor_numbers_do_not_crash_the_parser() {
     // Ordinary descriptors still work.
     assert!(!has_opaque("make 2>err.log"));
 }
+
+#[test]
+fn deep_parentheses_are_refused_before_the_parser_backtracks() {
+    // Found by cargo fuzz: brush-parser's PEG is exponential in paren nesting.
+    let deep = format!("echo | {}$x", "(".repeat(90));
+    let t = std::time::Instant::now();
+    assert!(has_opaque(&deep));
+    assert!(t.elapsed() < std::time::Duration::from_secs(1));
+    assert!(!has_opaque("x=$(( (1 + 2) * (3 + (4 - 1)) )); echo $x"));
+}

@@ -31,6 +31,14 @@ pub fn analyze(c: &mut Collector, code: &str, cwd: &str, lang: Lang) {
         ));
         return;
     }
+    if paren_depth(code) > MAX_PAREN_DEPTH {
+        // brush-parser's PEG backtracks exponentially on nested parentheses
+        // (~1.8x per level; 24 levels take a second): refuse before parsing.
+        c.push(Op::opaque(format!(
+            "parentheses nested deeper than {MAX_PAREN_DEPTH} levels"
+        )));
+        return;
+    }
     let mut opts = words::options();
     if lang == Lang::Sh {
         opts.sh_mode = true;
@@ -59,6 +67,26 @@ pub fn analyze(c: &mut Collector, code: &str, cwd: &str, lang: Lang) {
     for cc in &program.complete_commands {
         sh.compound_list(cc, &mut env);
     }
+}
+
+/// Deepest parenthesis nesting brush-parser is given (a few ms at this depth).
+const MAX_PAREN_DEPTH: usize = 14;
+
+/// Deepest nesting of `(`, counted over the raw text (quotes included, which
+/// only errs towards refusing).
+fn paren_depth(code: &str) -> usize {
+    let (mut d, mut max) = (0usize, 0usize);
+    for b in code.bytes() {
+        match b {
+            b'(' => {
+                d += 1;
+                max = max.max(d);
+            }
+            b')' => d = d.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
 }
 
 /// Numbers brush-parser 0.4 would overflow on (it unwraps their parse): a
