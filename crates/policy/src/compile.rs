@@ -7,7 +7,7 @@ use inspect::{Op, ProgramKind, SqlKind};
 use regex::Regex;
 use sha2::{Digest, Sha256};
 
-use crate::paths::{Pat, scope_of};
+use crate::paths::{Pat, PathScope, scope_of};
 use crate::schema::{PolicyFile, RuleDecl};
 use crate::{Decision, Grants, Reason, Scope, Verdict};
 
@@ -572,6 +572,32 @@ enum Hit {
     Possible,
 }
 
+/// How a rule's path patterns meet an operation's path scope: an allow rule
+/// must cover all of it; a deny or ask rule applies where it may overlap.
+fn path_hit(verdict: Verdict, paths: &[Pat], except: &[Pat], scope: &PathScope) -> Option<Hit> {
+    if except.iter().any(|e| e.covers(scope)) {
+        return None;
+    }
+    if paths.is_empty() {
+        return Some(Hit::Certain);
+    }
+    if verdict == Verdict::Allow {
+        return paths
+            .iter()
+            .any(|p| p.covers(scope))
+            .then_some(Hit::Certain);
+    }
+    let mut best = None;
+    for p in paths {
+        match p.overlaps(scope) {
+            Some(true) => return Some(Hit::Certain),
+            Some(false) => best = Some(Hit::Possible),
+            None => {}
+        }
+    }
+    best
+}
+
 fn host_granted(host: &str, grants: &Grants) -> bool {
     grants.hosts.iter().any(|g| {
         let g = g.to_ascii_lowercase();
@@ -648,28 +674,7 @@ impl BoundPolicy {
                     return None;
                 }
                 let scope = scope_of(path, matches!(op, Op::FileDelete { .. }));
-                if except.iter().any(|e| e.covers(&scope)) {
-                    return None;
-                }
-                if paths.is_empty() {
-                    return Some(Hit::Certain);
-                }
-                if r.verdict == Verdict::Allow {
-                    paths
-                        .iter()
-                        .any(|p| p.covers(&scope))
-                        .then_some(Hit::Certain)
-                } else {
-                    let mut best = None;
-                    for p in paths {
-                        match p.overlaps(&scope) {
-                            Some(true) => return Some(Hit::Certain),
-                            Some(false) => best = Some(Hit::Possible),
-                            None => {}
-                        }
-                    }
-                    best
-                }
+                path_hit(r.verdict, paths, except, &scope)
             }
             Op::Upload { path, host, .. } => {
                 if let Some(g) = &r.hosts
@@ -682,22 +687,7 @@ impl BoundPolicy {
                 {
                     return None;
                 }
-                let scope = scope_of(path, false);
-                if except.iter().any(|e| e.covers(&scope)) {
-                    return None;
-                }
-                if paths.is_empty() {
-                    return Some(Hit::Certain);
-                }
-                let mut best = None;
-                for p in paths {
-                    match p.overlaps(&scope) {
-                        Some(true) => return Some(Hit::Certain),
-                        Some(false) => best = Some(Hit::Possible),
-                        None => {}
-                    }
-                }
-                best
+                path_hit(r.verdict, paths, except, &scope_of(path, false))
             }
             Op::Network { host, .. } => {
                 if r.unless_granted && host_granted(host, grants) {
