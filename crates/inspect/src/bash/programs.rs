@@ -1251,6 +1251,11 @@ impl Shell<'_, '_> {
     /// A script in a language without a parser here: project code when it is
     /// in the workspace and was not written by this same code; opaque otherwise.
     fn project_script(&mut self, f: &Val, env: &Env, via: &str) {
+        self.project_script_with_args(f, &[], env, via);
+    }
+
+    /// As `project_script`, recording the arguments the script is given.
+    fn project_script_with_args(&mut self, f: &Val, args: &[&Val], env: &Env, via: &str) {
         if !f.known {
             self.opaque(format!("{via} runs a script whose name is computed"));
             return;
@@ -1259,9 +1264,11 @@ impl Shell<'_, '_> {
         let p = paths::resolve(&cwd, &f.text);
         self.read(f, env);
         if paths::is_within(&p, &self.c.ctx.workspace) && !self.c.was_written(&p) {
+            // Project code in a language we do not parse: it is the
+            // project's own, like `cargo test`, and judged as such.
             self.push(Op::Exec {
                 program: p,
-                argv: Vec::new(),
+                argv: args.iter().map(|a| a.text.clone()).collect(),
                 kind: ProgramKind::Project,
             });
         } else {
@@ -1323,26 +1330,7 @@ impl Shell<'_, '_> {
         }
         let ops = operands(args, "I,M,r");
         match ops.first() {
-            Some(f) => {
-                if !f.known {
-                    self.opaque(format!("{name} runs a script whose name is computed"));
-                    return;
-                }
-                let cwd = self.cwd_or_root(env);
-                let p = paths::resolve(&cwd, &f.text);
-                self.read(f, env);
-                if paths::is_within(&p, &self.c.ctx.workspace) && !self.c.was_written(&p) {
-                    // Project code in a language we do not parse: it is the
-                    // project's own, like `cargo test`, and judged as such.
-                    self.push(Op::Exec {
-                        program: p,
-                        argv: ops[1..].iter().map(|a| a.text.clone()).collect(),
-                        kind: ProgramKind::Project,
-                    });
-                } else {
-                    self.opaque(format!("{name} runs {} (cannot be inspected)", f.text));
-                }
-            }
+            Some(f) => self.project_script_with_args(f, &ops[1..], env, name),
             None => match stdin {
                 Stdin::Inherited
                     if args.iter().any(|a| {
