@@ -81,7 +81,8 @@ struct Rule {
     detail: Option<LazyRegex>,
 }
 
-/// A regex checked for syntax at load and compiled on first use: most rules
+/// A regex compiled at load for a policy file, and on first use for the
+/// built-in policy (its tests compile every rule in full): most rules
 /// never meet an operation they could match, and compiling is the costly part
 /// of starting a short-lived `airlock check` process.
 #[derive(Debug, Clone)]
@@ -135,6 +136,7 @@ fn globset(
     items: &[String],
     what: &str,
     case_insensitive: bool,
+    validate: bool,
 ) -> Result<Option<LazyGlobSet>, String> {
     if items.is_empty() {
         return Ok(None);
@@ -148,10 +150,18 @@ fn globset(
             .map_err(|e| format!("bad {what} pattern {i:?}: {e}"))?;
         globs.push(g);
     }
-    Ok(Some(LazyGlobSet {
-        globs,
-        set: std::sync::OnceLock::new(),
-    }))
+    let set = std::sync::OnceLock::new();
+    if validate {
+        // Built in full at load for policy files: a set that cannot be built is
+        // an error, never a deny rule that silently matches nothing.
+        let mut b = GlobSetBuilder::new();
+        for g in &globs {
+            b.add(g.clone());
+        }
+        let built = b.build().map_err(|e| format!("bad {what} patterns: {e}"))?;
+        let _ = set.set(Some(built));
+    }
+    Ok(Some(LazyGlobSet { globs, set }))
 }
 
 /// FNV-1a: program names are short and trusted (they come from the policy),
@@ -186,7 +196,7 @@ struct NameSet {
 }
 
 impl NameSet {
-    fn new(items: &[String]) -> Result<Option<NameSet>, String> {
+    fn new(items: &[String], validate: bool) -> Result<Option<NameSet>, String> {
         if items.is_empty() {
             return Ok(None);
         }
@@ -197,7 +207,7 @@ impl NameSet {
         let exact = names.into_iter().map(|n| n.replace('\\', "")).collect();
         Ok(Some(NameSet {
             exact,
-            globs: globset(&pats, "program", false)?,
+            globs: globset(&pats, "program", false, validate)?,
         }))
     }
 
@@ -209,15 +219,15 @@ impl NameSet {
 fn regex(r: &Option<String>, what: &str, validate: bool) -> Result<Option<LazyRegex>, String> {
     r.as_ref()
         .map(|s| {
+            let re = std::sync::OnceLock::new();
             if validate {
-                regex_syntax::Parser::new()
-                    .parse(s)
-                    .map_err(|e| format!("bad {what} regex {s:?}: {e}"))?;
+                // A policy from a file is compiled in full at load, so a regex
+                // that fails (syntax or size limits) is an error there and never
+                // a deny rule that silently matches nothing.
+                let compiled = Regex::new(s).map_err(|e| format!("bad {what} regex {s:?}: {e}"))?;
+                let _ = re.set(Some(compiled));
             }
-            Ok(LazyRegex {
-                src: s.clone(),
-                re: std::sync::OnceLock::new(),
-            })
+            Ok(LazyRegex { src: s.clone(), re })
         })
         .transpose()
 }
@@ -531,7 +541,7 @@ fn compile_rule(r: &RuleDecl, envs: &[&str], validate: bool) -> Result<Rule, Str
         kinds,
         verdict,
         reason: r.reason.clone(),
-        programs: NameSet::new(&r.programs)?,
+        programs: NameSet::new(&r.programs, validate)?,
         program_kind,
         subcommands: r.subcommands.clone(),
         any_arg: regex(&r.any_arg, "any_arg")?,
@@ -540,16 +550,16 @@ fn compile_rule(r: &RuleDecl, envs: &[&str], validate: bool) -> Result<Rule, Str
         except_paths: r.except_paths.clone(),
         recursive: r.recursive,
         setid: r.setid,
-        hosts: globset(&r.hosts, "host", true)?,
-        except_hosts: globset(&r.except_hosts, "host", true)?,
+        hosts: globset(&r.hosts, "host", true, validate)?,
+        except_hosts: globset(&r.except_hosts, "host", true, validate)?,
         unless_granted: r.unless_granted,
         granted_only: r.granted_only,
         sql_kinds,
-        verbs: globset(&r.verbs, "verb", true)?,
+        verbs: globset(&r.verbs, "verb", true, validate)?,
         envs: r.envs.clone(),
         unrestricted: r.unrestricted,
         dangers: r.dangers.clone(),
-        objects: globset(&r.objects, "object", true)?,
+        objects: globset(&r.objects, "object", true, validate)?,
         detail: regex(&r.detail, "detail")?,
     })
 }
