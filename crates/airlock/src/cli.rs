@@ -27,9 +27,134 @@ pub struct Cli {
 pub enum Cmd {
     /// Inspect proposed code and decide: allow, ask or deny. Runs nothing.
     Check(CheckArgs),
+    /// Check proposed code, then run it in the sandbox only if the policy allows it.
+    Run(RunArgs),
+    /// Run a command in the sandbox with no policy step (the operator's tool for trying
+    /// a profile; the default policy denies it to agents).
+    Sandbox(SandboxArgs),
+    /// Commit the changes an overlay run left in its upper layer.
+    Apply(ApplyArgs),
+    /// Report what this host supports and whether a sandboxed run works.
+    Doctor {
+        #[arg(long)]
+        json: bool,
+    },
     /// Show or validate policies.
     #[command(subcommand)]
     Policy(PolicyCmd),
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq, Default)]
+pub enum WorkspaceModeArg {
+    /// Writes land in the checkout.
+    #[default]
+    Direct,
+    /// Writes land in an upper layer; the run lists them and `airlock apply` commits them.
+    Overlay,
+}
+
+/// Sandbox settings shared by `run` and `sandbox`.
+#[derive(Args, Debug, Default)]
+pub struct SandboxOpts {
+    /// Grant network access to a host (`example.com`, `*.example.com` = subdomains only,
+    /// optional `:PORT`). Public addresses only.
+    #[arg(long = "grant-host", value_name = "HOST[:PORT]")]
+    pub grant_host: Vec<String>,
+    /// Like --grant-host, but the host may also resolve to loopback or private addresses.
+    #[arg(long = "grant-private-host", value_name = "HOST[:PORT]")]
+    pub grant_private_host: Vec<String>,
+    /// A static name for the egress proxy, like /etc/hosts: NAME=ADDRESS.
+    #[arg(long = "add-host", value_name = "NAME=ADDRESS")]
+    pub add_host: Vec<String>,
+    /// Wall-clock limit in seconds (default 300); the whole sandbox is killed at it.
+    #[arg(long)]
+    pub timeout: Option<f64>,
+    /// Memory limit (address space, and the cgroup where available), e.g. 2G.
+    #[arg(long)]
+    pub memory: Option<String>,
+    /// Process limit.
+    #[arg(long)]
+    pub processes: Option<u64>,
+    /// Open-file limit.
+    #[arg(long)]
+    pub open_files: Option<u64>,
+    /// Largest file a process may write, e.g. 1G.
+    #[arg(long)]
+    pub file_size: Option<String>,
+    /// CPU seconds.
+    #[arg(long)]
+    pub cpu: Option<u64>,
+    /// Size of the private /tmp, e.g. 256M.
+    #[arg(long)]
+    pub tmp_size: Option<String>,
+    /// Size of the overlay's upper layer, e.g. 512M.
+    #[arg(long)]
+    pub overlay_size: Option<String>,
+    /// Captured bytes per output stream, e.g. 1M.
+    #[arg(long)]
+    pub output_limit: Option<String>,
+    /// Where writes to the workspace land.
+    #[arg(long, value_enum, default_value_t = WorkspaceModeArg::Direct)]
+    pub workspace_mode: WorkspaceModeArg,
+    /// Extra host path shown read-only at the same place.
+    #[arg(long = "ro-bind", value_name = "PATH")]
+    pub ro_bind: Vec<PathBuf>,
+    /// Environment variable for the program: NAME=VALUE.
+    #[arg(long = "env", value_name = "NAME=VALUE")]
+    pub env: Vec<String>,
+    /// Do not bind the caller's Rust toolchain (rustup, cargo's bin) read-only.
+    #[arg(long)]
+    pub no_toolchains: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub gate: GateArgs,
+    #[command(flatten)]
+    pub sandbox: SandboxOpts,
+    /// Language of --code or --file: bash, sh or python (SQL is checked, not run).
+    #[arg(long)]
+    pub lang: Option<String>,
+    /// The code to run.
+    #[arg(long, conflicts_with_all = ["file", "stdin_json"])]
+    pub code: Option<String>,
+    /// Read the code from a file.
+    #[arg(long, conflicts_with = "stdin_json")]
+    pub file: Option<PathBuf>,
+    /// Read one proposal as JSON on stdin.
+    #[arg(long)]
+    pub stdin_json: bool,
+    /// Print the whole outcome as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// A program and its arguments, checked as the equivalent shell command.
+    #[arg(last = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct SandboxArgs {
+    #[command(flatten)]
+    pub sandbox: SandboxOpts,
+    /// Working directory (default: the current directory).
+    #[arg(long)]
+    pub cwd: Option<PathBuf>,
+    /// Workspace root (default: the working directory).
+    #[arg(long)]
+    pub workspace: Option<PathBuf>,
+    /// Print the whole outcome as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// The program and its arguments.
+    #[arg(last = true, required = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ApplyArgs {
+    /// The id an overlay run printed.
+    pub id: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -92,6 +217,10 @@ pub enum Format {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.cmd {
         Cmd::Check(a) => crate::check::run(a),
+        Cmd::Run(a) => crate::run::run(a),
+        Cmd::Sandbox(a) => crate::run::sandbox(a),
+        Cmd::Apply(a) => crate::run::apply(a),
+        Cmd::Doctor { json } => crate::run::doctor(json),
         Cmd::Policy(PolicyCmd::Show { policy }) => crate::setup::policy_show(policy.as_deref()),
         Cmd::Policy(PolicyCmd::Check { file }) => crate::setup::policy_check(&file),
     }

@@ -3,6 +3,7 @@
 
 mod check;
 mod cli;
+mod run;
 mod setup;
 
 use std::process::ExitCode;

@@ -19,6 +19,8 @@ pub struct DigestInput<'a> {
     pub workspace: &'a str,
     pub policy_version: &'a str,
     pub scripts: &'a [ScriptRecord],
+    /// Host grants, sorted and deduplicated by the caller.
+    pub grants: &'a [String],
 }
 
 pub fn proposal_digest(d: &DigestInput) -> String {
@@ -38,7 +40,14 @@ pub fn canonical_json(d: &DigestInput) -> String {
     jcs_str(&mut o, d.code);
     o.push_str(",\"cwd\":");
     jcs_str(&mut o, d.cwd);
-    o.push_str(",\"grants\":[],\"lang\":");
+    o.push_str(",\"grants\":[");
+    for (i, g) in d.grants.iter().enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        jcs_str(&mut o, g);
+    }
+    o.push_str("],\"lang\":");
     jcs_str(&mut o, d.lang);
     o.push_str(",\"policy_version\":");
     jcs_str(&mut o, d.policy_version);
@@ -107,7 +116,7 @@ mod tests {
         cwd: &'a str,
         workspace: &'a str,
         target: Option<&'a str>,
-        grants: [&'a str; 0],
+        grants: &'a [String],
         provenance: [&'a str; 0],
         requester: Option<&'a str>,
         policy_version: &'a str,
@@ -132,7 +141,13 @@ mod tests {
             "ünï 😀 \u{feff}",
             "",
         ] {
-            for sc in [&scripts[..0], &scripts[..]] {
+            for (sc, grants) in [
+                (&scripts[..0], vec![]),
+                (
+                    &scripts[..],
+                    vec!["*.a.com".to_string(), "b\"c".to_string()],
+                ),
+            ] {
                 let d = DigestInput {
                     lang: "bash",
                     code,
@@ -140,6 +155,7 @@ mod tests {
                     workspace: "/w",
                     policy_version: "sha256:00",
                     scripts: sc,
+                    grants: &grants,
                 };
                 let oracle = Oracle {
                     version: DIGEST_VERSION,
@@ -148,7 +164,7 @@ mod tests {
                     cwd: d.cwd,
                     workspace: d.workspace,
                     target: None,
-                    grants: [],
+                    grants: d.grants,
                     provenance: [],
                     requester: None,
                     policy_version: d.policy_version,

@@ -6,6 +6,7 @@
 //! later the server, MCP server and hooks) call only this.
 
 mod digest;
+pub mod execute;
 mod scripts;
 
 use inspect::{Analysis, Context, Lang, Op};
@@ -131,8 +132,14 @@ impl Gate {
         &self.scope.workspace
     }
 
-    /// Inspect and decide one proposal.
+    /// Inspect and decide one proposal, with no task grants.
     pub fn check(&self, p: &Proposal) -> Result<Checked, GateError> {
+        self.check_granted(p, &Grants::default())
+    }
+
+    /// Inspect and decide one proposal under the task's grants (which can widen only
+    /// what the policy marks as grantable, and enter the digest).
+    pub fn check_granted(&self, p: &Proposal, grants: &Grants) -> Result<Checked, GateError> {
         let lang =
             Lang::parse(&p.lang).ok_or_else(|| GateError::UnknownLanguage(p.lang.clone()))?;
         if p.code.len() > self.limits.max_code_bytes {
@@ -176,8 +183,14 @@ impl Gate {
             );
         let scripts = scripts::follow(&mut analysis, &ctx, &self.limits);
 
-        let grants = Grants::default();
-        let decision: Decision = self.bound.decide(&analysis.ops, &grants);
+        let mut grant_list: Vec<String> = grants
+            .hosts
+            .iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect();
+        grant_list.sort();
+        grant_list.dedup();
+        let decision: Decision = self.bound.decide(&analysis.ops, grants);
         let digest = digest::proposal_digest(&digest::DigestInput {
             lang: lang.as_str(),
             code: &p.code,
@@ -185,6 +198,7 @@ impl Gate {
             workspace: &self.scope.workspace,
             policy_version: &self.policy().version,
             scripts: &scripts,
+            grants: &grant_list,
         });
         Ok(Checked {
             id: p.id.clone(),

@@ -1,0 +1,72 @@
+//! Check, then execute: the only path from a proposal to running code. Nothing runs
+//! unless the verdict is `allow` (until approvals exist, `ask` never runs), and the
+//! sandbox gets exactly the grants the verdict was made under.
+
+use policy::{Grants, Verdict};
+use sandbox::egress::HostGrant;
+use sandbox::{Outcome, Profile};
+
+use crate::{Checked, Gate, GateError, Proposal};
+
+/// What happened to a proposal on its way to execution.
+pub enum Ran {
+    /// Not allowed: nothing ran. The verdict and its reasons say why.
+    Refused(Checked),
+    /// Allowed and run in the sandbox.
+    Ran(Checked, Box<Outcome>),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Gate(#[from] GateError),
+    #[error("{0}")]
+    Unsupported(String),
+    /// The sandbox could not be built; nothing ran.
+    #[error("sandbox: {0}")]
+    Sandbox(String),
+}
+
+/// The program and arguments that run a proposal's code in its language.
+pub fn command_for(lang: inspect::Lang, code: &str) -> Result<(String, Vec<String>), RunError> {
+    use inspect::Lang;
+    let (prog, flag) = match lang {
+        Lang::Bash => ("/bin/bash", "-c"),
+        Lang::Sh => ("/bin/sh", "-c"),
+        Lang::Python => ("python3", "-c"),
+        Lang::Sql => {
+            return Err(RunError::Unsupported(
+                "running SQL needs a database target, which `airlock run` does not take yet; SQL can be checked, not run".into(),
+            ));
+        }
+    };
+    Ok((prog.to_string(), vec![flag.to_string(), code.to_string()]))
+}
+
+impl Gate {
+    /// Checks `p` under `grants` and, only if allowed, runs it under `profile` (whose
+    /// workspace, cwd and network grants are set here from the verdict).
+    pub fn run(
+        &self,
+        p: &Proposal,
+        grants: &[HostGrant],
+        mut profile: Profile,
+    ) -> Result<Ran, RunError> {
+        let policy_grants = Grants {
+            hosts: grants.iter().map(|g| g.pattern.clone()).collect(),
+        };
+        let checked = self.check_granted(p, &policy_grants)?;
+        if checked.decision != Verdict::Allow {
+            return Ok(Ran::Refused(checked));
+        }
+        let (program, args) = command_for(checked.lang, &p.code)?;
+        profile.workspace = self.scope.workspace.clone().into();
+        profile.cwd = checked.cwd.clone().into();
+        profile.grants = grants.to_vec();
+        profile
+            .hidden
+            .extend(self.scope.airlock_paths.iter().map(Into::into));
+        let outcome = sandbox::run(&profile, &program, &args).map_err(RunError::Sandbox)?;
+        Ok(Ran::Ran(checked, Box::new(outcome)))
+    }
+}
