@@ -30,6 +30,11 @@ pub enum MountOp {
     Touch {
         path: CString,
     },
+    /// A small file with fixed contents (in the staging root, before it turns read-only).
+    WriteFile {
+        path: CString,
+        data: Vec<u8>,
+    },
     Tmpfs {
         path: CString,
         flags: c_ulong,
@@ -95,6 +100,9 @@ pub struct ChildPlan {
     pub stdout: c_int,
     pub stderr: c_int,
     pub sync_read: c_int,
+    /// The parent's end of the sync pipe, closed here so that its hang-up means the
+    /// parent is gone.
+    pub sync_write_parent: c_int,
     pub error_write: c_int,
     pub status_write: c_int,
     pub channel: c_int,
@@ -253,11 +261,7 @@ pub unsafe fn run(plan: &mut ChildPlan) -> ! {
         {
             fail(plan, Step::Stdio, sys::errno());
         }
-        check(
-            plan,
-            Step::DeathSignal,
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as c_ulong, 0, 0, 0),
-        );
+        libc::close(plan.sync_write_parent);
         // Wait until the parent has written our uid/gid maps (and cgroups). EOF means the
         // parent died before that: stop.
         let mut go = 0u8;
@@ -320,6 +324,21 @@ pub unsafe fn run(plan: &mut ChildPlan) -> ! {
             Step::Uid,
             libc::setresuid(plan.uid, plan.uid, plan.uid),
         );
+        // Die with airlock. Set only now: a credential change clears the setting. If the
+        // parent died before this, its end of the sync pipe has hung up.
+        check(
+            plan,
+            Step::DeathSignal,
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as c_ulong, 0, 0, 0),
+        );
+        let mut pfd = libc::pollfd {
+            fd: plan.sync_read,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        if libc::poll(&mut pfd, 1, 0) != 0 && pfd.revents & (libc::POLLHUP | libc::POLLERR) != 0 {
+            fail(plan, Step::DeathSignal, libc::ESRCH);
+        }
 
         check(
             plan,
@@ -355,6 +374,18 @@ pub unsafe fn run(plan: &mut ChildPlan) -> ! {
                         0o444,
                     );
                     check(plan, Step::Touch, fd);
+                    libc::close(fd);
+                }
+                MountOp::WriteFile { path, data } => {
+                    let fd = libc::open(
+                        path.as_ptr(),
+                        libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC | libc::O_CLOEXEC,
+                        0o444,
+                    );
+                    check(plan, Step::Touch, fd);
+                    if libc::write(fd, data.as_ptr().cast(), data.len()) != data.len() as isize {
+                        fail(plan, Step::Touch, sys::errno());
+                    }
                     libc::close(fd);
                 }
                 MountOp::Tmpfs { path, flags, data } => {

@@ -492,6 +492,19 @@ fn plan_view(profile: &Profile, ws: &Path, ws_fd: Option<RawFd>) -> Result<View,
             placeholders.push(target);
         }
     }
+    if !placeholders.is_empty() {
+        // Keep git inside the sandbox from adding the placeholders (see GIT_CONFIG_* below).
+        let mut list = String::new();
+        for p in &placeholders {
+            if let Ok(rel) = p.strip_prefix(ws) {
+                list.push_str(&format!("/{}\n", rel.display()));
+            }
+        }
+        ops.push(MountOp::WriteFile {
+            path: staged(GIT_EXCLUDES)?,
+            data: list.into_bytes(),
+        });
+    }
     if profile.mode == WorkspaceMode::Overlay {
         // Gone from the view once the overlay holds its own references.
         ops.push(MountOp::Detach {
@@ -508,6 +521,9 @@ fn plan_view(profile: &Profile, ws: &Path, ws_fd: Option<RawFd>) -> Result<View,
         landlock_rules: rules,
     })
 }
+
+/// The excludes file naming the placeholders, for git inside the sandbox.
+const GIT_EXCLUDES: &str = "/.airlock-git-excludes";
 
 const SYSTEM_TOPS: &[&str] = &[
     "/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32",
@@ -737,6 +753,16 @@ pub fn run(profile: &Profile, program: &str, args: &[String]) -> Result<Outcome,
         ("TERM".into(), "dumb".into()),
         ("PWD".into(), cwd.to_string_lossy().into_owned()),
     ];
+    if !view.placeholders.is_empty() {
+        env.extend([
+            ("GIT_CONFIG_COUNT".to_string(), "1".to_string()),
+            (
+                "GIT_CONFIG_KEY_0".to_string(),
+                "core.excludesFile".to_string(),
+            ),
+            ("GIT_CONFIG_VALUE_0".to_string(), GIT_EXCLUDES.to_string()),
+        ]);
+    }
     for (k, v) in &profile.env {
         env.retain(|(ek, _)| ek != k);
         env.push((k.clone(), v.clone()));
@@ -817,6 +843,7 @@ pub fn run(profile: &Profile, program: &str, args: &[String]) -> Result<Outcome,
         stdout: stdout_w.as_raw_fd(),
         stderr: stderr_w.as_raw_fd(),
         sync_read: sync_r.as_raw_fd(),
+        sync_write_parent: sync_w.as_raw_fd(),
         error_write: error_w.as_raw_fd(),
         status_write: status_w.as_raw_fd(),
         channel: chan_child.as_raw_fd(),
@@ -954,7 +981,7 @@ pub fn run(profile: &Profile, program: &str, args: &[String]) -> Result<Outcome,
             &view.placeholders,
         );
     }
-    drop(sync_w);
+    // sync_w stays open for the whole run: the child watches it to learn that airlock died.
 
     let deadline = spawned + profile.limits.timeout;
     // Setup: wait for the handed-over descriptors (if any) and for exec (error pipe EOF).
