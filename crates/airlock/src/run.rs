@@ -184,6 +184,12 @@ pub fn profile_from(
     }
     p.grants = grants.clone();
     p.hidden.push(state_dir());
+    let home = home_dir().unwrap_or_else(|| PathBuf::from("/root"));
+    p.hidden.extend(
+        crate::setup::airlock_paths(&home.to_string_lossy(), None)
+            .into_iter()
+            .map(PathBuf::from),
+    );
     Ok((p, grants))
 }
 

@@ -360,6 +360,19 @@ fn plan_view(profile: &Profile, ws: &Path, ws_fd: Option<RawFd>) -> Result<View,
             });
         }
     }
+    // airlock's own files that happen to sit inside a bound tree (e.g. /etc/airlock).
+    for h in &profile.hidden {
+        let visible = SYSTEM_TOPS.iter().any(|t| h.starts_with(t))
+            || profile.read_only.iter().any(|r| h.starts_with(r));
+        match std::fs::symlink_metadata(h) {
+            Ok(m) if visible && m.is_dir() => ops.push(MountOp::MaskDir { path: staged(h)? }),
+            Ok(m) if visible && m.is_file() => ops.push(MountOp::MaskFile {
+                empty: staged("/.airlock-empty")?,
+                path: staged(h)?,
+            }),
+            _ => {}
+        }
+    }
     for d in MASKED_DIRS {
         if std::fs::symlink_metadata(d)
             .map(|m| m.is_dir())
