@@ -84,6 +84,9 @@ pub struct SandboxOpts {
     /// CPU seconds.
     #[arg(long)]
     pub cpu: Option<u64>,
+    /// CPU quota in CPUs (e.g. 0.5), where a cgroup cpu controller is usable.
+    #[arg(long)]
+    pub cpus: Option<f64>,
     /// Size of the private /tmp, e.g. 256M.
     #[arg(long)]
     pub tmp_size: Option<String>,

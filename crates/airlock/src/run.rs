@@ -126,6 +126,12 @@ pub fn profile_from(
     if let Some(c) = o.cpu {
         p.limits.cpu_seconds = c;
     }
+    if let Some(c) = o.cpus {
+        if !(c > 0.0 && c.is_finite()) {
+            return Err("--cpus must be a positive number".into());
+        }
+        p.limits.cpus = c;
+    }
     if !o.no_toolchains
         && let Some(h) = home_dir()
     {
@@ -506,7 +512,11 @@ pub fn doctor(json_out: bool) -> ExitCode {
         for c in &checks {
             println!(
                 "{} {:<28} {}",
-                if c.ok { "ok  " } else { "FAIL" },
+                match (c.ok, required.contains(&c.name.as_str())) {
+                    (true, _) => "ok  ",
+                    (false, true) => "FAIL",
+                    (false, false) => "no  ",
+                },
                 c.name,
                 c.detail
             );

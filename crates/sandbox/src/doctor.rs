@@ -91,17 +91,6 @@ pub fn host_checks() -> Vec<Check> {
             },
         ));
     }
-    // SAFETY: plain getter.
-    let root = unsafe { libc::geteuid() } == 0;
-    v.push(check(
-        "id-mapped workspace",
-        true,
-        if root {
-            "airlock runs as root: the workspace is id-mapped so the sandbox uid (65534) writes as its owner"
-        } else {
-            "airlock runs unprivileged: the sandbox uid maps onto the caller's own uid"
-        },
-    ));
     v
 }
 
@@ -180,6 +169,18 @@ pub fn probe() -> Vec<Check> {
         "secrets masked",
         !text.contains("shadow-readable"),
         "/etc/shadow unreadable inside",
+    ));
+    // SAFETY: plain getter.
+    let root = unsafe { libc::geteuid() } == 0;
+    v.push(check(
+        "workspace mapping",
+        !root || out.layers.idmapped_workspace,
+        if root {
+            "airlock runs as root: the probe's workspace was an id-mapped mount (the sandbox uid 65534 writes as the owner)"
+                .to_string()
+        } else {
+            format!("airlock runs unprivileged: the sandbox uid maps onto uid {}", out.layers.host_uid)
+        },
     ));
     v.push(check(
         "landlock in force",

@@ -111,6 +111,21 @@ impl Cgroups {
                 cg.dirs.push(d);
             }
         }
+        let cpu = Path::new(V1_ROOT).join("cpu");
+        if l.cpus > 0.0 && cpu.join("cgroup.procs").exists() && writable_dir(&cpu) {
+            let d = cpu.join(format!("airlock-{run_id}"));
+            if std::fs::create_dir(&d).is_ok() {
+                let period = 100_000u64;
+                let quota = ((l.cpus * period as f64) as u64).max(1000);
+                if std::fs::write(d.join("cpu.cfs_period_us"), period.to_string()).is_ok()
+                    && std::fs::write(d.join("cpu.cfs_quota_us"), quota.to_string()).is_ok()
+                {
+                    cg.in_force
+                        .push(format!("cgroup v1 cpu {:.2} cpus", l.cpus));
+                }
+                cg.dirs.push(d);
+            }
+        }
         cg
     }
 

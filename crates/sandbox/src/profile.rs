@@ -40,6 +40,8 @@ pub struct Limits {
     pub output_bytes: usize,
     /// cgroup memory limit (when a memory controller is usable), bytes.
     pub memory_bytes: u64,
+    /// cgroup CPU quota in CPUs (when a cpu controller is usable); 0 means no quota.
+    pub cpus: f64,
 }
 
 mod millis {
@@ -64,6 +66,7 @@ impl Default for Limits {
             overlay_bytes: 512 << 20,
             output_bytes: 1 << 20,
             memory_bytes: 2 << 30,
+            cpus: 0.0,
         }
     }
 }
