@@ -210,6 +210,10 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
+fn force_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
 fn print_outcome_streams(o: &Outcome) {
     let _ = std::io::stdout().write_all(&o.stdout);
     let _ = std::io::stdout().flush();
@@ -313,10 +317,19 @@ pub fn run(a: RunArgs) -> ExitCode {
         }
         Proposal {
             lang: "bash".into(),
+            // The program word is always quoted, so `X=1 env` stays a program named
+            // `X=1` and `if` is not a keyword: the check sees exactly what runs.
             code: a
                 .command
                 .iter()
-                .map(|s| shell_quote(s))
+                .enumerate()
+                .map(|(i, s)| {
+                    if i == 0 {
+                        force_quote(s)
+                    } else {
+                        shell_quote(s)
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join(" "),
             cwd: None,

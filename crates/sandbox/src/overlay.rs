@@ -1065,9 +1065,34 @@ fn write_changes(recs: &[Rec], root: BorrowedFd<'_>, blobs: BorrowedFd<'_>) -> i
     // Then creations, parents before their children; directory modes last, deepest first,
     // so a read-only directory can still be filled.
     let mut dir_modes = Vec::new();
+    // As root, what apply writes belongs to the owner of the directory it lands in (the
+    // workspace's owner, as in a direct run), never to root.
+    // SAFETY: plain getter.
+    let as_root = unsafe { libc::geteuid() } == 0;
     for r in recs {
         let Some(new) = &r.new else { continue };
         let (dir, name) = open_parent(root, &r.path)?;
+        let owner = if as_root {
+            let st = fstat(dir.as_fd())?;
+            Some((st.st_uid, st.st_gid))
+        } else {
+            None
+        };
+        let chown_at = |entry: &[u8]| -> io::Result<()> {
+            if let Some((uid, gid)) = owner {
+                let c = c_name(entry)?;
+                cvt(unsafe {
+                    libc::fchownat(
+                        dir.as_raw_fd(),
+                        c.as_ptr(),
+                        uid,
+                        gid,
+                        libc::AT_SYMLINK_NOFOLLOW,
+                    )
+                })?;
+            }
+            Ok(())
+        };
         // Whether the final name is free (created, or its old entry was removed above).
         let noreplace = r.base.is_none() || replaces(r);
         match new {
@@ -1076,6 +1101,7 @@ fn write_changes(recs: &[Rec], root: BorrowedFd<'_>, blobs: BorrowedFd<'_>) -> i
                     let c = c_name(&name)?;
                     cvt(unsafe { libc::mkdirat(dir.as_raw_fd(), c.as_ptr(), 0o700) })
                         .map_err(|e| ctx(e, "creating", &r.path))?;
+                    chown_at(&name).map_err(|e| ctx(e, "creating", &r.path))?;
                 }
                 dir_modes.push((&r.path, *mode));
             }
@@ -1089,6 +1115,9 @@ fn write_changes(recs: &[Rec], root: BorrowedFd<'_>, blobs: BorrowedFd<'_>) -> i
                     if n != *size {
                         return Err(bad_manifest("stored content is short"));
                     }
+                    if let Some((uid, gid)) = owner {
+                        std::os::unix::fs::fchown(&out, Some(uid), Some(gid))?;
+                    }
                     out.set_permissions(Permissions::from_mode(mode & 0o777))?;
                     drop(out);
                     rename_into(dir.as_fd(), &tmp, &name, noreplace)
@@ -1100,7 +1129,9 @@ fn write_changes(recs: &[Rec], root: BorrowedFd<'_>, blobs: BorrowedFd<'_>) -> i
             }
             New::Symlink { target } => {
                 let tmp = create_temp_symlink(dir.as_fd(), target)?;
-                if let Err(e) = rename_into(dir.as_fd(), &tmp, &name, noreplace) {
+                if let Err(e) =
+                    chown_at(&tmp).and_then(|_| rename_into(dir.as_fd(), &tmp, &name, noreplace))
+                {
                     unlink_quiet(dir.as_fd(), &tmp);
                     return Err(ctx(e, "writing", &r.path));
                 }
