@@ -415,7 +415,7 @@ pub fn run(a: RunArgs) -> ExitCode {
             exit_for_outcome(&o)
         }
         Err(RunError::Gate(e)) => bad_input(json_out, &e.to_string()),
-        Err(RunError::Unsupported(e)) => bad_input(json_out, &e),
+        Err(RunError::Unsupported(e)) | Err(RunError::Profile(e)) => bad_input(json_out, &e),
         Err(RunError::Sandbox(e)) => {
             if json_out {
                 println!(
@@ -442,6 +442,9 @@ pub fn sandbox(a: SandboxArgs) -> ExitCode {
         Ok(p) => p,
         Err(e) => return bad_input(a.json, &e),
     };
+    if let Err(e) = profile.validate(home_dir().as_deref()) {
+        return bad_input(a.json, &e);
+    }
     let Some((prog, args)) = a.command.split_first() else {
         return bad_input(a.json, "give the command after --");
     };

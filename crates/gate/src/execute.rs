@@ -22,6 +22,9 @@ pub enum RunError {
     Gate(#[from] GateError),
     #[error("{0}")]
     Unsupported(String),
+    /// The workspace, cwd or a bind is not acceptable for a sandbox; nothing ran.
+    #[error("{0}")]
+    Profile(String),
     /// The sandbox could not be built; nothing ran.
     #[error("sandbox: {0}")]
     Sandbox(String),
@@ -66,6 +69,10 @@ impl Gate {
         profile
             .hidden
             .extend(self.scope.airlock_paths.iter().map(Into::into));
+        let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+        profile
+            .validate(home.as_deref())
+            .map_err(RunError::Profile)?;
         let outcome = sandbox::run(&profile, &program, &args).map_err(RunError::Sandbox)?;
         Ok(Ran::Ran(checked, Box::new(outcome)))
     }

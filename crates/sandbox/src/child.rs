@@ -54,6 +54,11 @@ pub enum MountOp {
         path: CString,
         optional: bool,
     },
+    /// Bind `path` onto itself (same flags), so that it is a mount point: renaming or
+    /// removing it then fails with EBUSY.
+    Pin {
+        path: CString,
+    },
     /// Cover a file with the empty read-only file at `empty`.
     MaskFile {
         empty: CString,
@@ -445,6 +450,23 @@ pub unsafe fn run(plan: &mut ChildPlan) -> ! {
                     if let Err(e) = sys::mount_setattr_fd(fd, true, &attr) {
                         fail(plan, Step::ReadOnly, e);
                     }
+                    if let Err(e) = sys::move_mount_to(fd, path.as_ptr()) {
+                        fail(plan, Step::ReadOnly, e);
+                    }
+                    libc::close(fd);
+                }
+                MountOp::Pin { path } => {
+                    let fd = match sys::open_tree(
+                        libc::AT_FDCWD,
+                        path.as_ptr(),
+                        sys::OPEN_TREE_CLONE
+                            | sys::OPEN_TREE_CLOEXEC
+                            | sys::AT_RECURSIVE
+                            | libc::AT_SYMLINK_NOFOLLOW as u32,
+                    ) {
+                        Ok(fd) => fd,
+                        Err(e) => fail(plan, Step::ReadOnly, e),
+                    };
                     if let Err(e) = sys::move_mount_to(fd, path.as_ptr()) {
                         fail(plan, Step::ReadOnly, e);
                     }

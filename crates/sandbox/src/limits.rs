@@ -76,11 +76,35 @@ pub fn detect() -> Vec<(String, bool)> {
     out
 }
 
+/// Removes groups left by runs whose airlock was killed (`airlock-<pid>-*` where the pid
+/// is gone; rmdir succeeds only on an empty group).
+fn remove_stale() {
+    for c in ["memory", "pids", "cpu"] {
+        let Ok(rd) = std::fs::read_dir(Path::new(V1_ROOT).join(c)) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(pid) = name
+                .strip_prefix("airlock-")
+                .and_then(|r| r.split('-').next())
+                .and_then(|p| p.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = std::fs::remove_dir(e.path());
+            }
+        }
+    }
+}
+
 impl Cgroups {
     /// Creates the groups and writes the limits; controllers that are absent or not
     /// writable are skipped (rlimits remain).
     pub fn create(l: &Limits, run_id: &str) -> Cgroups {
         let mut cg = Cgroups::default();
+        remove_stale();
         let memory = Path::new(V1_ROOT).join("memory");
         if memory.join("cgroup.procs").exists() && writable_dir(&memory) {
             let d = memory.join(format!("airlock-{run_id}"));

@@ -61,6 +61,9 @@ pub struct Outcome {
     pub layers: Layers,
     pub memory_exhausted: bool,
     pub egress: Vec<EgressAttempt>,
+    /// Protected paths the run created that could not be made read-only beforehand
+    /// (see `CHECKED_AFTER`): removed from the workspace after the run.
+    pub removed_after_run: Vec<String>,
     /// Overlay mode: what the run created, changed and deleted in the workspace.
     pub changes: Option<Changes>,
     /// Overlay mode: the upper layer, to save for a later `apply`.
@@ -441,22 +444,28 @@ fn plan_view(profile: &Profile, ws: &Path, ws_fd: Option<RawFd>) -> Result<View,
     }
     rules.push((cstr(ws)?, LL_WRITE));
 
-    // Protected paths: read-only whether or not they exist yet.
+    // Protected paths: read-only whether or not they exist yet. Every directory between
+    // the workspace root and a protected path is pinned (bound onto itself), so renaming
+    // it away (`mv .git .git-old`) fails with EBUSY instead of unprotecting its contents.
     let mut placeholders = Vec::new();
     let mut covered: Vec<PathBuf> = Vec::new();
-    for (rel, is_dir) in PROTECTED.iter().map(|p| {
-        (
-            p.trim_end_matches('/'),
-            PROTECTED_DIRS.contains(&p.trim_end_matches('/')),
-        )
-    }) {
-        let full = ws.join(rel);
-        // The first missing component is what gets a placeholder.
-        let mut acc = ws.to_path_buf();
-        let mut missing: Option<(PathBuf, bool)> = None;
+    let mut pins: Vec<PathBuf> = Vec::new();
+    let mut protect_ops = Vec::new();
+    let protected = PROTECTED
+        .iter()
+        .map(|p| {
+            let p = p.trim_end_matches('/');
+            (p, PROTECTED_DIRS.contains(&p))
+        })
+        .chain(EXTRA_PROTECTED.iter().copied());
+    for (rel, is_dir) in protected {
         let comps: Vec<_> = Path::new(rel).components().collect();
+        let mut acc = ws.to_path_buf();
+        // (path, is a directory, exists)
+        let mut target: Option<(PathBuf, bool, bool)> = None;
         for (i, c) in comps.iter().enumerate() {
             acc.push(c);
+            let last = i + 1 == comps.len();
             match std::fs::symlink_metadata(&acc) {
                 Ok(m) if m.file_type().is_symlink() => {
                     return Err(format!(
@@ -464,47 +473,60 @@ fn plan_view(profile: &Profile, ws: &Path, ws_fd: Option<RawFd>) -> Result<View,
                         acc.display()
                     ));
                 }
-                Ok(_) => {}
+                Ok(m) if last => target = Some((acc.clone(), m.is_dir(), true)),
+                // A `.git` file (a worktree or submodule checkout) names the real git
+                // directory: protect it as it stands.
+                Ok(m) if !m.is_dir() => {
+                    target = Some((acc.clone(), false, true));
+                    break;
+                }
+                Ok(_) => {
+                    if !pins.contains(&acc) {
+                        pins.push(acc.clone());
+                    }
+                }
                 Err(_) => {
-                    let last = i + 1 == comps.len();
-                    missing = Some((acc.clone(), if last { is_dir } else { true }));
+                    target = Some((acc.clone(), if last { is_dir } else { true }, false));
                     break;
                 }
             }
         }
-        let (target, dir, exists) = match missing {
-            None => (full.clone(), full.is_dir(), true),
-            Some((p, d)) => (p, d, false),
+        let Some((target, dir, exists)) = target else {
+            continue;
         };
         if covered.iter().any(|c| target.starts_with(c)) {
             continue;
         }
         covered.push(target.clone());
         if exists {
-            ops.push(MountOp::ReadOnly {
+            protect_ops.push(MountOp::ReadOnly {
                 path: staged(&target)?,
                 optional: false,
             });
         } else if dir {
-            ops.push(MountOp::Mkdir {
+            protect_ops.push(MountOp::Mkdir {
                 path: staged(&target)?,
                 mode: 0o755,
             });
-            ops.push(MountOp::MaskDir {
+            protect_ops.push(MountOp::MaskDir {
                 path: staged(&target)?,
             });
             placeholders.push(target);
         } else {
-            ops.push(MountOp::Touch {
+            protect_ops.push(MountOp::Touch {
                 path: staged(&target)?,
             });
-            ops.push(MountOp::MaskFile {
+            protect_ops.push(MountOp::MaskFile {
                 empty: staged("/.airlock-empty")?,
                 path: staged(&target)?,
             });
             placeholders.push(target);
         }
     }
+    for p in &pins {
+        ops.push(MountOp::Pin { path: staged(p)? });
+    }
+    ops.extend(protect_ops);
     if !placeholders.is_empty() {
         // Keep git inside the sandbox from adding the placeholders (see GIT_CONFIG_* below).
         let mut list = String::new();
@@ -541,6 +563,18 @@ const GIT_EXCLUDES: &str = "/.airlock-git-excludes";
 const SYSTEM_TOPS: &[&str] = &[
     "/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32",
 ];
+/// More git paths that make a later git command on the host run code or read another
+/// configuration: submodule and worktree git directories, per-worktree configuration.
+const EXTRA_PROTECTED: &[(&str, bool)] = &[
+    (".git/config.worktree", false),
+    (".git/modules", true),
+    (".git/worktrees", true),
+];
+
+/// Paths that cannot have a placeholder (git refuses to work with an empty one) and so are
+/// checked after a direct run instead: created by the run, they are removed and reported.
+pub const CHECKED_AFTER: &[&str] = &[".git/commondir"];
+
 /// Protected names that are directories (the rest are files).
 const PROTECTED_DIRS: &[&str] = &[
     ".git/hooks",
@@ -890,6 +924,11 @@ pub fn run(profile: &Profile, program: &str, args: &[String]) -> Result<Outcome,
         .chain(std::iter::once(std::ptr::null()))
         .collect();
 
+    // Paths checked after a direct run: present now means the run did not create them.
+    let checked_before: Vec<bool> = CHECKED_AFTER
+        .iter()
+        .map(|r| std::fs::symlink_metadata(ws.join(r)).is_ok())
+        .collect();
     let id = run_id();
     let cgroups = Cgroups::create(&profile.limits, &id);
 
@@ -951,7 +990,9 @@ pub fn run(profile: &Profile, program: &str, args: &[String]) -> Result<Outcome,
         |msg: String, pidfd: &OwnedFd, placeholders: &[PathBuf]| -> Result<Outcome, String> {
             kill(pidfd);
             reap(pidfd);
-            cleanup_placeholders(placeholders);
+            if profile.mode == WorkspaceMode::Direct {
+                cleanup_placeholders(&ws, placeholders);
+            }
             Err(msg)
         };
 
@@ -1171,7 +1212,15 @@ pub fn run(profile: &Profile, program: &str, args: &[String]) -> Result<Outcome,
     let cg_in_force = cgroups.in_force.clone();
     cgroups.remove();
     if profile.mode == WorkspaceMode::Direct {
-        cleanup_placeholders(&view.placeholders);
+        cleanup_placeholders(&ws, &view.placeholders);
+    }
+    let mut removed_after_run = Vec::new();
+    if profile.mode == WorkspaceMode::Direct {
+        for (rel, existed) in CHECKED_AFTER.iter().zip(&checked_before) {
+            if !existed && remove_below(&ws, Path::new(rel), false) {
+                removed_after_run.push(rel.to_string());
+            }
+        }
     }
     if let Some(u) = &upper {
         // Placeholders for protected paths are airlock's, not the run's: take them out of
@@ -1228,6 +1277,7 @@ pub fn run(profile: &Profile, program: &str, args: &[String]) -> Result<Outcome,
         },
         memory_exhausted,
         egress,
+        removed_after_run,
         changes,
         upper,
         workspace: ws,
@@ -1248,17 +1298,68 @@ fn read_error(fd: RawFd) -> Option<(u32, i32)> {
     }
 }
 
+/// Removes `rel` below `ws` without following any symlink on the way (the run may have
+/// replaced a directory with a link to elsewhere). With `only_empty`, only an empty
+/// directory or an empty regular file is removed. Returns whether something was removed.
+fn remove_below(ws: &Path, rel: &Path, only_empty: bool) -> bool {
+    let Ok(root) = std::fs::File::open(ws) else {
+        return false;
+    };
+    let comps: Vec<CString> = match rel
+        .components()
+        .map(|c| CString::new(c.as_os_str().as_bytes()))
+        .collect::<Result<_, _>>()
+    {
+        Ok(v) => v,
+        Err(_) => return false,
+    };
+    let Some((name, parents)) = comps.split_last() else {
+        return false;
+    };
+    let mut dir = OwnedFd::from(root);
+    for c in parents {
+        // SAFETY: openat relative to a directory fd we own.
+        let fd = unsafe {
+            libc::openat(
+                dir.as_raw_fd(),
+                c.as_ptr(),
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return false;
+        }
+        // SAFETY: fresh fd.
+        dir = unsafe { OwnedFd::from_raw_fd(fd) };
+    }
+    // SAFETY: fstatat/unlinkat relative to a directory fd we own, on a stack stat.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::fstatat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            &mut st,
+            libc::AT_SYMLINK_NOFOLLOW,
+        ) < 0
+        {
+            return false;
+        }
+        let kind = st.st_mode & libc::S_IFMT;
+        if kind == libc::S_IFDIR {
+            libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), libc::AT_REMOVEDIR) == 0
+        } else if !only_empty || (kind == libc::S_IFREG && st.st_size == 0) {
+            libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), 0) == 0
+        } else {
+            false
+        }
+    }
+}
+
 /// Removes placeholders made for protected paths, only while they are still empty.
-fn cleanup_placeholders(placeholders: &[PathBuf]) {
+fn cleanup_placeholders(ws: &Path, placeholders: &[PathBuf]) {
     for p in placeholders {
-        match std::fs::symlink_metadata(p) {
-            Ok(m) if m.is_dir() => {
-                let _ = std::fs::remove_dir(p);
-            }
-            Ok(m) if m.is_file() && m.len() == 0 => {
-                let _ = std::fs::remove_file(p);
-            }
-            _ => {}
+        if let Ok(rel) = p.strip_prefix(ws) {
+            remove_below(ws, rel, true);
         }
     }
 }
