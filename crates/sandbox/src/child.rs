@@ -624,6 +624,12 @@ pub unsafe fn run(plan: &mut ChildPlan) -> ! {
             fail(plan, Step::CloseFds, sys::errno());
         }
 
+        // The parent moves us into the run's cgroups while we build the view (a cgroup
+        // move can wait for an RCU grace period); the workload starts only after that.
+        let mut attached = 0u8;
+        if libc::read(plan.sync_read, (&mut attached as *mut u8).cast(), 1) != 1 {
+            fail(plan, Step::Sync, sys::errno());
+        }
         let pid = libc::syscall(
             libc::SYS_clone,
             libc::SIGCHLD as c_ulong,

@@ -56,7 +56,7 @@ fn writable_dir(p: &Path) -> bool {
 pub fn detect() -> Vec<(String, bool)> {
     let mut out = Vec::new();
     for c in ["memory", "pids", "cpu"] {
-        let p = Path::new(V1_ROOT).join(c);
+        let p = controller_dir(c);
         out.push((
             format!("cgroup v1 {c}"),
             p.join("cgroup.procs").exists() && writable_dir(&p),
@@ -76,11 +76,30 @@ pub fn detect() -> Vec<(String, bool)> {
     out
 }
 
+/// The caller's own group in a v1 controller's hierarchy: runs nest below it, so limits
+/// set on the caller still bind the sandbox.
+fn controller_dir(controller: &str) -> PathBuf {
+    let mine = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let rel = mine
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.splitn(3, ':');
+            let (_, names, path) = (f.next()?, f.next()?, f.next()?);
+            names
+                .split(',')
+                .any(|n| n == controller)
+                .then(|| path.trim_start_matches('/').to_string())
+        })
+        .next()
+        .unwrap_or_default();
+    Path::new(V1_ROOT).join(controller).join(rel)
+}
+
 /// Removes groups left by runs whose airlock was killed (`airlock-<pid>-*` where the pid
 /// is gone; rmdir succeeds only on an empty group).
 fn remove_stale() {
     for c in ["memory", "pids", "cpu"] {
-        let Ok(rd) = std::fs::read_dir(Path::new(V1_ROOT).join(c)) else {
+        let Ok(rd) = std::fs::read_dir(controller_dir(c)) else {
             continue;
         };
         for e in rd.flatten() {
@@ -105,7 +124,7 @@ impl Cgroups {
     pub fn create(l: &Limits, run_id: &str) -> Cgroups {
         let mut cg = Cgroups::default();
         remove_stale();
-        let memory = Path::new(V1_ROOT).join("memory");
+        let memory = controller_dir("memory");
         if memory.join("cgroup.procs").exists() && writable_dir(&memory) {
             let d = memory.join(format!("airlock-{run_id}"));
             if std::fs::create_dir(&d).is_ok() {
@@ -125,7 +144,7 @@ impl Cgroups {
                 cg.dirs.push(d);
             }
         }
-        let pids = Path::new(V1_ROOT).join("pids");
+        let pids = controller_dir("pids");
         if pids.join("cgroup.procs").exists() && writable_dir(&pids) {
             let d = pids.join(format!("airlock-{run_id}"));
             if std::fs::create_dir(&d).is_ok() {
@@ -135,7 +154,7 @@ impl Cgroups {
                 cg.dirs.push(d);
             }
         }
-        let cpu = Path::new(V1_ROOT).join("cpu");
+        let cpu = controller_dir("cpu");
         if l.cpus > 0.0 && cpu.join("cgroup.procs").exists() && writable_dir(&cpu) {
             let d = cpu.join(format!("airlock-{run_id}"));
             if std::fs::create_dir(&d).is_ok() {

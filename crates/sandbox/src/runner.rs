@@ -938,6 +938,7 @@ pub fn run(profile: &Profile, program: &str, args: &[String]) -> Result<Outcome,
         | libc::CLONE_NEWNET
         | libc::CLONE_NEWIPC
         | libc::CLONE_NEWUTS
+        | libc::CLONE_NEWCGROUP
         | libc::CLONE_PIDFD
         | libc::SIGCHLD;
     let mut pidfd: c_int = -1;
@@ -1017,8 +1018,7 @@ pub fn run(profile: &Profile, program: &str, args: &[String]) -> Result<Outcome,
             format!("/proc/{pid}/gid_map"),
             format!("{SANDBOX_ID} {host_gid} 1\n"),
         )
-        .map_err(|e| format!("gid_map: {e}"))?;
-        cgroups.attach(pid)
+        .map_err(|e| format!("gid_map: {e}"))
     })();
     if let Err(e) = maps {
         return fail(
@@ -1027,8 +1027,21 @@ pub fn run(profile: &Profile, program: &str, args: &[String]) -> Result<Outcome,
             &view.placeholders,
         );
     }
-    // SAFETY: one byte to release the child.
+    // SAFETY: one byte to release the child into its setup.
     if unsafe { libc::write(sync_w.as_raw_fd(), b"g".as_ptr().cast(), 1) } != 1 {
+        return fail(
+            "could not release the sandbox".into(),
+            &pidfd,
+            &view.placeholders,
+        );
+    }
+    // Cgroups are attached while the child builds its view; it waits for this second
+    // byte before it starts the workload, so the limits hold from the first instruction.
+    if let Err(e) = cgroups.attach(pid) {
+        return fail(format!("sandbox limits: {e}"), &pidfd, &view.placeholders);
+    }
+    // SAFETY: one byte: the workload may start.
+    if unsafe { libc::write(sync_w.as_raw_fd(), b"c".as_ptr().cast(), 1) } != 1 {
         return fail(
             "could not release the sandbox".into(),
             &pidfd,
@@ -1264,7 +1277,7 @@ pub fn run(profile: &Profile, program: &str, args: &[String]) -> Result<Outcome,
         stderr_truncated: err.truncated,
         duration_ms: duration.as_secs_f64() * 1000.0,
         layers: Layers {
-            namespaces: vec!["user", "mount", "pid", "net", "ipc", "uts"],
+            namespaces: vec!["user", "mount", "pid", "net", "ipc", "uts", "cgroup"],
             uid: SANDBOX_ID,
             host_uid,
             idmapped_workspace: root_caller,
