@@ -105,6 +105,10 @@ pub struct SandboxOpts {
     /// Environment variable for the program: NAME=VALUE.
     #[arg(long = "env", value_name = "NAME=VALUE")]
     pub env: Vec<String>,
+    /// Do not use cgroup controllers (rlimits only): skips the cgroup move, which waits for
+    /// an RCU grace period on cgroup v1 hosts.
+    #[arg(long)]
+    pub no_cgroups: bool,
     /// Do not bind the caller's Rust toolchain (rustup, cargo's bin) read-only.
     #[arg(long)]
     pub no_toolchains: bool,

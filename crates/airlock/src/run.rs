@@ -126,6 +126,9 @@ pub fn profile_from(
     if let Some(c) = o.cpu {
         p.limits.cpu_seconds = c;
     }
+    if o.no_cgroups {
+        p.limits.cgroups = false;
+    }
     if let Some(c) = o.cpus {
         if !(c > 0.0 && c.is_finite()) {
             return Err("--cpus must be a positive number".into());

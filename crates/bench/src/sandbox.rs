@@ -539,6 +539,11 @@ fn bench_whole(
     });
     if args.breakdown {
         variants.push(Variant {
+            label: "airlock sandbox --no-cgroups".into(),
+            program: airlock.to_path_buf(),
+            args: airlock_args(&["--no-cgroups"]),
+        });
+        variants.push(Variant {
             label: "airlock sandbox --workspace-mode overlay".into(),
             program: airlock.to_path_buf(),
             args: airlock_args(&["--workspace-mode", "overlay"]),

@@ -123,6 +123,9 @@ impl Cgroups {
     /// writable are skipped (rlimits remain).
     pub fn create(l: &Limits, run_id: &str) -> Cgroups {
         let mut cg = Cgroups::default();
+        if !l.cgroups {
+            return cg;
+        }
         remove_stale();
         let memory = controller_dir("memory");
         if memory.join("cgroup.procs").exists() && writable_dir(&memory) {

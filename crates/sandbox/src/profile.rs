@@ -42,6 +42,9 @@ pub struct Limits {
     pub memory_bytes: u64,
     /// cgroup CPU quota in CPUs (when a cpu controller is usable); 0 means no quota.
     pub cpus: f64,
+    /// Use cgroup controllers where usable (whole-sandbox memory and process limits).
+    /// Off leaves rlimits only; the outcome says which were in force.
+    pub cgroups: bool,
 }
 
 mod millis {
@@ -67,6 +70,7 @@ impl Default for Limits {
             output_bytes: 1 << 20,
             memory_bytes: 2 << 30,
             cpus: 0.0,
+            cgroups: true,
         }
     }
 }
