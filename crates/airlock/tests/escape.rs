@@ -1537,7 +1537,7 @@ fn layers_are_in_force() {
         ns.sort_unstable();
         assert_eq!(
             ns,
-            ["ipc", "mount", "net", "pid", "user", "uts"],
+            ["cgroup", "ipc", "mount", "net", "pid", "user", "uts"],
             "[{}]",
             id.name
         );
