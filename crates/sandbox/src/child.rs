@@ -30,6 +30,11 @@ pub enum MountOp {
     Touch {
         path: CString,
     },
+    /// A hard link to `from` (placeholders share one inode).
+    Link {
+        from: CString,
+        path: CString,
+    },
     /// A small file with fixed contents (in the staging root, before it turns read-only).
     WriteFile {
         path: CString,
@@ -380,6 +385,19 @@ pub unsafe fn run(plan: &mut ChildPlan) -> ! {
                     );
                     check(plan, Step::Touch, fd);
                     libc::close(fd);
+                }
+                MountOp::Link { from, path } => {
+                    check(
+                        plan,
+                        Step::Touch,
+                        libc::linkat(
+                            libc::AT_FDCWD,
+                            from.as_ptr(),
+                            libc::AT_FDCWD,
+                            path.as_ptr(),
+                            0,
+                        ),
+                    );
                 }
                 MountOp::WriteFile { path, data } => {
                     let fd = libc::open(

@@ -451,6 +451,8 @@ fn plan_view(profile: &Profile, ws: &Path, ws_fd: Option<RawFd>) -> Result<View,
     let mut covered: Vec<PathBuf> = Vec::new();
     let mut pins: Vec<PathBuf> = Vec::new();
     let mut protect_ops = Vec::new();
+    let mut create_ops = Vec::new();
+    let mut first_file: Vec<(PathBuf, PathBuf)> = Vec::new();
     let protected = PROTECTED
         .iter()
         .map(|p| {
@@ -504,7 +506,7 @@ fn plan_view(profile: &Profile, ws: &Path, ws_fd: Option<RawFd>) -> Result<View,
                 optional: false,
             });
         } else if dir {
-            protect_ops.push(MountOp::Mkdir {
+            create_ops.push(MountOp::Mkdir {
                 path: staged(&target)?,
                 mode: 0o755,
             });
@@ -513,9 +515,24 @@ fn plan_view(profile: &Profile, ws: &Path, ws_fd: Option<RawFd>) -> Result<View,
             });
             placeholders.push(target);
         } else {
-            protect_ops.push(MountOp::Touch {
-                path: staged(&target)?,
-            });
+            // File placeholders in one directory share one inode (hard links): a new
+            // inode on the host's filesystem costs far more than a directory entry.
+            // (Links cannot cross mounts, and pinned directories are mounts.)
+            let parent = target.parent().map(Path::to_path_buf);
+            match first_file.iter().find(|(d, _)| Some(d) == parent.as_ref()) {
+                None => {
+                    create_ops.push(MountOp::Touch {
+                        path: staged(&target)?,
+                    });
+                    if let Some(d) = parent {
+                        first_file.push((d, target.clone()));
+                    }
+                }
+                Some((_, first)) => create_ops.push(MountOp::Link {
+                    from: staged(first)?,
+                    path: staged(&target)?,
+                }),
+            }
             protect_ops.push(MountOp::MaskFile {
                 empty: staged("/.airlock-empty")?,
                 path: staged(&target)?,
@@ -526,6 +543,8 @@ fn plan_view(profile: &Profile, ws: &Path, ws_fd: Option<RawFd>) -> Result<View,
     for p in &pins {
         ops.push(MountOp::Pin { path: staged(p)? });
     }
+    // Placeholders first (links need their source unmounted), then the read-only mounts.
+    ops.extend(create_ops);
     ops.extend(protect_ops);
     if !placeholders.is_empty() {
         // Keep git inside the sandbox from adding the placeholders (see GIT_CONFIG_* below).
@@ -1042,11 +1061,14 @@ pub fn run(profile: &Profile, program: &str, args: &[String]) -> Result<Outcome,
     }
     // SAFETY: one byte: the workload may start.
     if unsafe { libc::write(sync_w.as_raw_fd(), b"c".as_ptr().cast(), 1) } != 1 {
-        return fail(
-            "could not release the sandbox".into(),
-            &pidfd,
-            &view.placeholders,
-        );
+        // The child is gone: its own report says why.
+        let msg = match read_error(error_r.as_raw_fd())
+            .and_then(|(s, e)| Some((Step::from_u32(s)?, e)))
+        {
+            Some((step, errno)) => describe_setup_error(step, errno, program),
+            None => "the sandbox exited during setup".into(),
+        };
+        return fail(msg, &pidfd, &view.placeholders);
     }
     // sync_w stays open for the whole run: the child watches it to learn that airlock died.
 
