@@ -23,14 +23,16 @@ use std::time::Instant;
 
 const USAGE: &str =
     "usage: airlock-bench-sandbox [--runs N] [--warmup N] [--airlock PATH] [--bwrap PATH]
-                             [--breakdown] [--shuffle]
+                             [--breakdown] [--shuffle] [--populated]
 
   --runs N        measured runs per variant (default 200)
   --warmup N      discarded warm-up rounds per section (default 10)
   --airlock PATH  the airlock binary (default target/release/airlock, else next to this binary)
   --bwrap PATH    bubblewrap (default: bwrap on PATH)
-  --breakdown     also time `airlock sandbox` with --workspace-mode overlay and with
+  --breakdown     also time `airlock sandbox` with --no-cgroups, --workspace-mode overlay and
                   --grant-host example.com (egress proxy on)
+  --populated     the workspace already holds every protected name (.git/hooks, .bashrc,
+                  .vscode, ...), so airlock makes no placeholders
   --shuffle       whole-process runs in a fresh random order each round instead of
                   A, B, C, A, B, C (a variant's cost can depend on what ran just before
                   it, e.g. the kernel's RCU state after a cgroup move)";
@@ -50,6 +52,7 @@ struct Args {
     bwrap: Option<PathBuf>,
     breakdown: bool,
     shuffle: bool,
+    populated: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -60,6 +63,7 @@ fn parse_args() -> Result<Args, String> {
         bwrap: None,
         breakdown: false,
         shuffle: false,
+        populated: false,
     };
     let mut it = std::env::args_os().skip(1);
     while let Some(flag) = it.next() {
@@ -77,6 +81,10 @@ fn parse_args() -> Result<Args, String> {
             }
             "--shuffle" => {
                 a.shuffle = true;
+                continue;
+            }
+            "--populated" => {
+                a.populated = true;
                 continue;
             }
             _ => {}
@@ -808,6 +816,31 @@ fn real_main() -> Result<(), String> {
         None => find_on_path("bwrap").map(absolute),
     };
     let ws = TempDir::new("airlock-bench-sandbox")?;
+    if args.populated {
+        // Every protected name already present: airlock mounts them read-only and makes
+        // no placeholders (in an empty workspace it creates and removes ~16 entries).
+        for d in [
+            ".git/hooks",
+            ".git/modules",
+            ".git/worktrees",
+            ".vscode",
+            ".idea",
+            ".claude",
+            ".codex",
+            ".cursor",
+        ] {
+            std::fs::create_dir_all(ws.0.join(d)).map_err(|e| format!("{d}: {e}"))?;
+        }
+        for f in sandbox::overlay::PROTECTED
+            .iter()
+            .chain(&[".git/config.worktree"])
+        {
+            let p = ws.0.join(f);
+            if !p.exists() {
+                std::fs::write(&p, "").map_err(|e| format!("{f}: {e}"))?;
+            }
+        }
+    }
     become_subreaper();
 
     println!("airlock-bench-sandbox: {}", describe_host());
@@ -823,7 +856,15 @@ fn real_main() -> Result<(), String> {
              (Debian/Ubuntu: apt-get install bubblewrap) or pass --bwrap PATH"
         ),
     }
-    println!("  workspace {}", ws.0.display());
+    println!(
+        "  workspace {}{}",
+        ws.0.display(),
+        if args.populated {
+            " (protected names present: no placeholders)"
+        } else {
+            " (empty: placeholders made and removed)"
+        }
+    );
 
     let whole = bench_whole(&args, &airlock, bwrap.as_deref(), &ws.0)?;
     let find = |label: &str| whole.iter().find(|r| r.label == label);
