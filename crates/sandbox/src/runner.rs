@@ -57,6 +57,8 @@ pub struct Outcome {
     pub stderr: Vec<u8>,
     pub stdout_truncated: bool,
     pub stderr_truncated: bool,
+    /// From the start of `run` to the reaping of the sandbox (its cleanup afterwards,
+    /// cgroup removal and placeholder removal, is not included).
     pub duration_ms: f64,
     pub layers: Layers,
     pub memory_exhausted: bool,
