@@ -19,6 +19,8 @@ use crate::cli::{ApplyArgs, RunArgs, SandboxArgs, SandboxOpts, WorkspaceModeArg}
 pub const RUN_ASK: u8 = 120;
 pub const RUN_DENY: u8 = 121;
 pub const RUN_BAD_INPUT: u8 = 122;
+/// Stopped by airlock: a protection was lost during the run (see `Exit::ProtectionLost`).
+pub const RUN_STOPPED: u8 = 123;
 pub const RUN_TIMEOUT: u8 = 124;
 pub const RUN_SANDBOX_FAILED: u8 = 125;
 
@@ -227,6 +229,12 @@ fn print_outcome_streams(o: &Outcome) {
     if matches!(o.exit, sandbox::Exit::Timeout) {
         eprintln!("airlock: killed at the timeout");
     }
+    if matches!(o.exit, sandbox::Exit::ProtectionLost) {
+        eprintln!(
+            "airlock: stopped: a protected path was replaced on the host during the run, which \
+             detached its read-only mount; check the workspace's protected files"
+        );
+    }
     for a in &o.egress {
         if !a.allowed {
             eprintln!(
@@ -240,6 +248,9 @@ fn print_outcome_streams(o: &Outcome) {
 fn exit_for_outcome(o: &Outcome) -> ExitCode {
     if matches!(o.exit, sandbox::Exit::Timeout) {
         return ExitCode::from(RUN_TIMEOUT);
+    }
+    if matches!(o.exit, sandbox::Exit::ProtectionLost) {
+        return ExitCode::from(RUN_STOPPED);
     }
     ExitCode::from(o.status.clamp(0, 255) as u8)
 }
@@ -283,6 +294,9 @@ fn report(checked: Option<&Checked>, o: &Outcome, json_out: bool, kept: Option<&
         println!("{v}");
     } else {
         print_outcome_streams(o);
+        if let Some(e) = &o.overlay_error {
+            eprintln!("airlock: overlay: {e}");
+        }
         if let Some(c) = &o.changes {
             eprintln!(
                 "airlock: overlay: {} created, {} modified, {} deleted{}",

@@ -10,6 +10,7 @@ pub mod overlay;
 pub mod seccomp;
 
 mod child;
+mod coord;
 pub mod doctor;
 pub mod limits;
 pub mod profile;

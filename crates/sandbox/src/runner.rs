@@ -12,6 +12,7 @@ use libc::{c_int, c_ulong};
 use serde::Serialize;
 
 use crate::child::{self, ChildPlan, LandlockPlan, MountOp, STAGE, Source, Step};
+use crate::coord::WorkspaceLock;
 use crate::egress::{EgressAttempt, EgressConfig, EgressProxy};
 use crate::limits::{self, Cgroups};
 use crate::overlay::{self, Changes};
@@ -29,6 +30,9 @@ pub enum Exit {
     Signal(i32),
     /// Killed by airlock at the wall-clock timeout.
     Timeout,
+    /// Killed by airlock because a read-only mount in the sandbox was detached (a host
+    /// process replaced a protected path during the run).
+    ProtectionLost,
 }
 
 /// Which protections were actually in force for a run (never claimed, only observed).
@@ -68,6 +72,8 @@ pub struct Outcome {
     pub removed_after_run: Vec<String>,
     /// Overlay mode: what the run created, changed and deleted in the workspace.
     pub changes: Option<Changes>,
+    /// Overlay mode: why the changes could not be listed (nothing can be applied then).
+    pub overlay_error: Option<String>,
     /// Overlay mode: the upper layer, to save for a later `apply`.
     #[serde(skip)]
     pub upper: Option<OwnedFd>,
@@ -455,13 +461,15 @@ fn plan_view(profile: &Profile, ws: &Path, ws_fd: Option<RawFd>) -> Result<View,
     let mut protect_ops = Vec::new();
     let mut create_ops = Vec::new();
     let mut first_file: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let hooks_paths = git_hooks_paths(ws);
     let protected = PROTECTED
         .iter()
         .map(|p| {
             let p = p.trim_end_matches('/');
             (p, PROTECTED_DIRS.contains(&p))
         })
-        .chain(EXTRA_PROTECTED.iter().copied());
+        .chain(EXTRA_PROTECTED.iter().copied())
+        .chain(hooks_paths.iter().map(|h| (h.as_str(), true)));
     for (rel, is_dir) in protected {
         let comps: Vec<_> = Path::new(rel).components().collect();
         let mut acc = ws.to_path_buf();
@@ -605,6 +613,63 @@ const PROTECTED_DIRS: &[&str] = &[
     ".codex",
     ".cursor",
 ];
+
+/// Hook directories git would use for this workspace besides `.git/hooks`: every
+/// `core.hooksPath` in the repository's, the caller's and the system's configuration that
+/// points inside the workspace (husky and similar tools keep hooks in the worktree).
+/// Returned relative to the workspace.
+fn git_hooks_paths(ws: &Path) -> Vec<String> {
+    let mut files = vec![ws.join(".git/config"), PathBuf::from("/etc/gitconfig")];
+    if let Some(h) = std::env::var_os("HOME") {
+        files.push(Path::new(&h).join(".gitconfig"));
+        files.push(Path::new(&h).join(".config/git/config"));
+    }
+    let mut out = Vec::new();
+    for f in files {
+        let Ok(text) = std::fs::read_to_string(&f) else {
+            continue;
+        };
+        let mut in_core = false;
+        for line in text.lines() {
+            let l = line.trim();
+            if l.starts_with('[') {
+                in_core = l
+                    .trim_start_matches('[')
+                    .trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("core");
+                continue;
+            }
+            let Some((k, v)) = l.split_once('=') else {
+                continue;
+            };
+            if !in_core || !k.trim().eq_ignore_ascii_case("hookspath") {
+                continue;
+            }
+            let v = v.trim().trim_matches('"');
+            let p = if Path::new(v).is_absolute() {
+                PathBuf::from(v)
+            } else {
+                ws.join(v)
+            };
+            // Lexically normal and inside the workspace, or not ours to protect.
+            if p.components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+            {
+                continue;
+            }
+            if let Ok(rel) = p.strip_prefix(ws)
+                && !rel.as_os_str().is_empty()
+            {
+                let rel = rel.to_string_lossy().trim_end_matches('/').to_string();
+                if !out.contains(&rel) {
+                    out.push(rel);
+                }
+            }
+        }
+    }
+    out
+}
 
 /// Creates a user namespace whose only mapping is `inside -> outside` (uid and gid) and
 /// returns an fd to it, for an id-mapped mount.
@@ -789,7 +854,20 @@ pub fn run(profile: &Profile, program: &str, args: &[String]) -> Result<Outcome,
     } else {
         None
     };
+    // Direct runs on one workspace coordinate their placeholders (see `coord`).
+    let mut ws_lock = if profile.mode == WorkspaceMode::Direct {
+        Some(WorkspaceLock::begin(&ws)?)
+    } else {
+        None
+    };
     let view = plan_view(profile, &ws, ws_tree.as_ref().map(|f| f.as_raw_fd()))?;
+    if let Some(l) = &mut ws_lock {
+        l.register(&ws, &view.placeholders)?;
+    }
+    let _placeholders = PlaceholderGuard {
+        lock: ws_lock,
+        ws: ws.clone(),
+    };
     let has_upper = profile.mode == WorkspaceMode::Overlay;
     let egress_on = !profile.grants.is_empty();
 
@@ -1012,9 +1090,7 @@ pub fn run(profile: &Profile, program: &str, args: &[String]) -> Result<Outcome,
         |msg: String, pidfd: &OwnedFd, placeholders: &[PathBuf]| -> Result<Outcome, String> {
             kill(pidfd);
             reap(pidfd);
-            if profile.mode == WorkspaceMode::Direct {
-                cleanup_placeholders(&ws, placeholders);
-            }
+            let _ = placeholders; // removed when the guard drops, if no other run needs them
             Err(msg)
         };
 
@@ -1169,6 +1245,12 @@ pub fn run(profile: &Profile, program: &str, args: &[String]) -> Result<Outcome,
     let mut out_open = true;
     let mut err_open = true;
     let mut drain_deadline: Option<Instant> = None;
+    // The sandbox cannot change its own mounts (no capabilities, seccomp), so any change
+    // to its mount table now is the kernel detaching a read-only mount because something
+    // on the host renamed or removed the path under it (`git config` rewrites
+    // `.git/config` by rename). That protection is gone: stop the run at once.
+    let mountinfo = std::fs::File::open(format!("/proc/{pid}/mountinfo")).ok();
+    let mut protection_lost = false;
     while out_open || err_open || !exited {
         let now = Instant::now();
         if !exited && !timed_out && now >= deadline {
@@ -1196,6 +1278,14 @@ pub fn run(profile: &Profile, program: &str, args: &[String]) -> Result<Outcome,
                 events: libc::POLLIN,
                 revents: 0,
             },
+            libc::pollfd {
+                fd: match &mountinfo {
+                    Some(f) if !exited && !protection_lost => f.as_raw_fd(),
+                    _ => -1,
+                },
+                events: libc::POLLPRI,
+                revents: 0,
+            },
         ];
         let ms = if timed_out {
             100
@@ -1206,12 +1296,16 @@ pub fn run(profile: &Profile, program: &str, args: &[String]) -> Result<Outcome,
                 .clamp(1, 1000) as c_int
         };
         // SAFETY: poll over a stack array.
-        unsafe { libc::poll(fds.as_mut_ptr(), 3, ms) };
+        unsafe { libc::poll(fds.as_mut_ptr(), 4, ms) };
         if out_open && fds[0].revents != 0 {
             out_open = out.read_from(stdout_r.as_raw_fd());
         }
         if err_open && fds[1].revents != 0 {
             err_open = err.read_from(stderr_r.as_raw_fd());
+        }
+        if !exited && fds[2].revents == 0 && fds[3].revents & (libc::POLLPRI | libc::POLLERR) != 0 {
+            kill(&pidfd);
+            protection_lost = true;
         }
         if !exited && fds[2].revents != 0 {
             reap(&pidfd);
@@ -1225,6 +1319,8 @@ pub fn run(profile: &Profile, program: &str, args: &[String]) -> Result<Outcome,
     let got = unsafe { libc::read(status_r.as_raw_fd(), status_buf.as_mut_ptr().cast(), 4) };
     let exit = if timed_out {
         Exit::Timeout
+    } else if protection_lost {
+        Exit::ProtectionLost
     } else if got == 4 {
         let st = c_int::from_ne_bytes(status_buf);
         if libc::WIFEXITED(st) {
@@ -1241,16 +1337,14 @@ pub fn run(profile: &Profile, program: &str, args: &[String]) -> Result<Outcome,
     let status = match exit {
         Exit::Code(c) => c,
         Exit::Signal(s) => 128 + s,
-        Exit::Timeout => 128 + libc::SIGKILL,
+        Exit::Timeout | Exit::ProtectionLost => 128 + libc::SIGKILL,
     };
     let egress = proxy.map(|p| p.stop()).unwrap_or_default();
     let memory_exhausted = cgroups.oom_killed();
     let mut cgroups = cgroups;
     let cg_in_force = cgroups.in_force.clone();
     cgroups.remove();
-    if profile.mode == WorkspaceMode::Direct {
-        cleanup_placeholders(&ws, &view.placeholders);
-    }
+
     let mut removed_after_run = Vec::new();
     if profile.mode == WorkspaceMode::Direct {
         for (rel, existed) in CHECKED_AFTER.iter().zip(&checked_before) {
@@ -1275,11 +1369,21 @@ pub fn run(profile: &Profile, program: &str, args: &[String]) -> Result<Outcome,
             }
         }
     }
+    // The run happened: from here on a problem is reported in the outcome, never as
+    // "nothing ran" (its output and egress record must not be lost).
+    let mut overlay_error = None;
     let changes = match &upper {
-        Some(u) => {
+        Some(u) => 'scan: {
             use std::os::fd::AsFd;
-            let mut c =
-                overlay::scan(u.as_fd(), &ws).map_err(|e| format!("reading the overlay: {e}"))?;
+            let mut c = match overlay::scan(u.as_fd(), &ws) {
+                Ok(c) => c,
+                Err(e) => {
+                    overlay_error = Some(format!(
+                        "the overlay's changes cannot be listed or applied: {e}"
+                    ));
+                    break 'scan None;
+                }
+            };
             // Placeholders for protected paths are airlock's, not the run's.
             let ours = |p: &String| {
                 view.placeholders
@@ -1292,6 +1396,7 @@ pub fn run(profile: &Profile, program: &str, args: &[String]) -> Result<Outcome,
         }
         None => None,
     };
+    let upper = if overlay_error.is_some() { None } else { upper };
     Ok(Outcome {
         exit,
         status,
@@ -1316,6 +1421,7 @@ pub fn run(profile: &Profile, program: &str, args: &[String]) -> Result<Outcome,
         egress,
         removed_after_run,
         changes,
+        overlay_error,
         upper,
         workspace: ws,
     })
@@ -1392,11 +1498,19 @@ fn remove_below(ws: &Path, rel: &Path, only_empty: bool) -> bool {
     }
 }
 
-/// Removes placeholders made for protected paths, only while they are still empty.
-fn cleanup_placeholders(ws: &Path, placeholders: &[PathBuf]) {
-    for p in placeholders {
-        if let Ok(rel) = p.strip_prefix(ws) {
-            remove_below(ws, rel, true);
+/// Removes placeholders (this run's and any a killed run left) when the run ends, if no
+/// other run on the workspace still has them mounted.
+struct PlaceholderGuard {
+    lock: Option<WorkspaceLock>,
+    ws: PathBuf,
+}
+
+impl Drop for PlaceholderGuard {
+    fn drop(&mut self) {
+        if let Some(l) = self.lock.take() {
+            l.finish(|rel| {
+                remove_below(&self.ws, rel, true);
+            });
         }
     }
 }
