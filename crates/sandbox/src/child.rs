@@ -320,19 +320,27 @@ pub unsafe fn run(plan: &mut ChildPlan) -> ! {
         // Sources are opened above with the caller's identity (a root caller's own
         // 0700 directories stay traversable); everything from here on as the sandbox uid.
         if plan.drop_groups {
-            check(plan, Step::Groups, libc::setgroups(0, std::ptr::null()));
+            check(
+                plan,
+                Step::Groups,
+                libc::syscall(libc::SYS_setgroups, 0usize, std::ptr::null::<libc::gid_t>())
+                    as c_int,
+            );
         }
         check(
             plan,
             Step::Gid,
-            libc::setresgid(plan.gid, plan.gid, plan.gid),
+            libc::syscall(libc::SYS_setresgid, plan.gid, plan.gid, plan.gid) as c_int,
         );
+        // Identity changes are raw system calls: glibc's wrappers broadcast the change to
+        // every thread it believes exists (the parent's threads, copied into our memory)
+        // under a lock another parent thread may have held at clone time: a deadlock.
         // Namespace capabilities survive this change (namespace uid 0 is unmapped) and are
         // dropped below and at execve.
         check(
             plan,
             Step::Uid,
-            libc::setresuid(plan.uid, plan.uid, plan.uid),
+            libc::syscall(libc::SYS_setresuid, plan.uid, plan.uid, plan.uid) as c_int,
         );
         // Die with airlock. Set only now: a credential change clears the setting. If the
         // parent died before this, its end of the sync pipe has hung up.
