@@ -118,29 +118,6 @@ fn remove_stale() {
     }
 }
 
-/// Starts, on a helper thread, the RCU grace period that the first cgroup migration of a
-/// process has to wait for (cgroup v1 takes a global rwsem whose writer side waits for a
-/// grace period unless one just passed). Writing the thread's own id into the cgroup it
-/// is already in takes that lock without moving anything, so the real attach later finds
-/// the grace period over or under way. Returns the thread to join.
-pub fn warm_up(l: &Limits) -> Option<std::thread::JoinHandle<()>> {
-    if !l.cgroups {
-        return None;
-    }
-    let tasks = controller_dir("memory").join("tasks");
-    if !tasks.exists() || !writable_dir(tasks.parent()?) {
-        return None;
-    }
-    std::thread::Builder::new()
-        .name("airlock-cgroup-warm".into())
-        .spawn(move || {
-            // SAFETY: gettid has no arguments.
-            let tid = unsafe { libc::gettid() };
-            let _ = std::fs::write(&tasks, tid.to_string());
-        })
-        .ok()
-}
-
 impl Cgroups {
     /// Creates the groups and writes the limits; controllers that are absent or not
     /// writable are skipped (rlimits remain).

@@ -837,7 +837,6 @@ fn describe_setup_error(step: Step, errno: i32, program: &str) -> String {
 pub fn run(profile: &Profile, program: &str, args: &[String]) -> Result<Outcome, String> {
     let start = Instant::now();
     let home = std::env::var_os("HOME").map(PathBuf::from);
-    let warm = limits::warm_up(&profile.limits);
     let (ws, cwd) = profile.validate(home.as_deref())?;
     // SAFETY: plain getters.
     let (euid, egid) = unsafe { (libc::geteuid(), libc::getegid()) };
@@ -1135,9 +1134,6 @@ pub fn run(profile: &Profile, program: &str, args: &[String]) -> Result<Outcome,
     }
     // Cgroups are attached while the child builds its view; it waits for this second
     // byte before it starts the workload, so the limits hold from the first instruction.
-    if let Some(w) = warm {
-        let _ = w.join();
-    }
     if let Err(e) = cgroups.attach(pid) {
         return fail(format!("sandbox limits: {e}"), &pidfd, &view.placeholders);
     }
