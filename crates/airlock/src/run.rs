@@ -459,9 +459,6 @@ pub fn sandbox(a: SandboxArgs) -> ExitCode {
         Ok(p) => p,
         Err(e) => return bad_input(a.json, &e),
     };
-    if let Err(e) = profile.validate(home_dir().as_deref()) {
-        return bad_input(a.json, &e);
-    }
     let Some((prog, args)) = a.command.split_first() else {
         return bad_input(a.json, "give the command after --");
     };
@@ -477,7 +474,8 @@ pub fn sandbox(a: SandboxArgs) -> ExitCode {
             report(None, &o, a.json, kept.as_deref());
             exit_for_outcome(&o)
         }
-        Err(e) => {
+        Err(sandbox::RunError::Refused(e)) => bad_input(a.json, &e),
+        Err(sandbox::RunError::Setup(e)) => {
             if a.json {
                 println!(
                     "{}",

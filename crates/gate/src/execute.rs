@@ -69,11 +69,10 @@ impl Gate {
         profile
             .hidden
             .extend(self.scope.airlock_paths.iter().map(Into::into));
-        let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
-        profile
-            .validate(home.as_deref())
-            .map_err(RunError::Profile)?;
-        let outcome = sandbox::run(&profile, &program, &args).map_err(RunError::Sandbox)?;
+        let outcome = sandbox::run(&profile, &program, &args).map_err(|e| match e {
+            sandbox::RunError::Refused(m) => RunError::Profile(m),
+            sandbox::RunError::Setup(m) => RunError::Sandbox(m),
+        })?;
         Ok(Ran::Ran(checked, Box::new(outcome)))
     }
 }

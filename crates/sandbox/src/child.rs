@@ -137,11 +137,30 @@ pub struct ChildPlan {
     pub envp: Vec<*const c_char>,
 }
 
-/// Setup steps, reported to the parent with the errno of the call that failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u32)]
-pub enum Step {
-    Sync = 1,
+/// Declares `Step` and the list of all its values from one list of names, so decoding a
+/// step number read back from the child cannot drift from the enum.
+macro_rules! steps {
+    ($first:ident, $($name:ident),* $(,)?) => {
+        /// Setup steps, reported to the parent with the errno of the call that failed.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[repr(u32)]
+        pub enum Step {
+            $first = 1,
+            $($name),*
+        }
+
+        impl Step {
+            const ALL: &'static [Step] = &[Step::$first, $(Step::$name),*];
+
+            pub fn from_u32(v: u32) -> Option<Step> {
+                Step::ALL.iter().copied().find(|s| *s as u32 == v)
+            }
+        }
+    };
+}
+
+steps!(
+    Sync,
     Stdio,
     DeathSignal,
     Session,
@@ -178,53 +197,7 @@ pub enum Step {
     CloseFds,
     Fork,
     Exec,
-}
-
-impl Step {
-    pub fn from_u32(v: u32) -> Option<Step> {
-        use Step::*;
-        const ALL: [Step; 37] = [
-            Sync,
-            Stdio,
-            DeathSignal,
-            Session,
-            Groups,
-            Gid,
-            Uid,
-            PrivateRoot,
-            OpenTree,
-            TreeAttr,
-            StageRoot,
-            Mkdir,
-            Symlink,
-            Touch,
-            Tmpfs,
-            Attach,
-            Proc,
-            ReadOnly,
-            Mask,
-            Overlay,
-            KeepDir,
-            Detach,
-            StageReadOnly,
-            PivotRoot,
-            Hostname,
-            Loopback,
-            ProxyListener,
-            SendFds,
-            NoNewPrivs,
-            Landlock,
-            Rlimit,
-            Capabilities,
-            Seccomp,
-            Cwd,
-            CloseFds,
-            Fork,
-            Exec,
-        ];
-        ALL.iter().copied().find(|s| *s as u32 == v)
-    }
-}
+);
 
 /// Exit status of the sandbox init when setup failed (the parent reads the error pipe).
 pub const SETUP_FAILED: c_int = 125;

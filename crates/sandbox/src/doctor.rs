@@ -124,7 +124,7 @@ pub fn probe() -> Vec<Check> {
                 ),
             )];
         }
-        Err(e) => return vec![check("sandboxed probe", false, e)],
+        Err(e) => return vec![check("sandboxed probe", false, e.to_string())],
     };
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     let field = |k: &str| {

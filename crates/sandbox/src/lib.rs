@@ -18,4 +18,4 @@ pub mod runner;
 mod sys;
 
 pub use profile::{Limits, Profile, WorkspaceMode};
-pub use runner::{Exit, Layers, Outcome, run};
+pub use runner::{Exit, Layers, Outcome, RunError, run};

@@ -464,10 +464,7 @@ fn plan_view(profile: &Profile, ws: &Path, ws_fd: Option<RawFd>) -> Result<View,
     let hooks_paths = git_hooks_paths(ws);
     let protected = PROTECTED
         .iter()
-        .map(|p| {
-            let p = p.trim_end_matches('/');
-            (p, PROTECTED_DIRS.contains(&p))
-        })
+        .map(|p| (*p, PROTECTED_DIRS.contains(p)))
         .chain(EXTRA_PROTECTED.iter().copied())
         .chain(hooks_paths.iter().map(|h| (h.as_str(), true)));
     for (rel, is_dir) in protected {
@@ -833,11 +830,41 @@ fn describe_setup_error(step: Step, errno: i32, program: &str) -> String {
     }
 }
 
-/// Runs `program args` under `profile`. An error means nothing ran (setup failed closed).
-pub fn run(profile: &Profile, program: &str, args: &[String]) -> Result<Outcome, String> {
+/// Why nothing ran.
+#[derive(Debug, Clone)]
+pub enum RunError {
+    /// The profile is not acceptable (workspace, cwd or a bind): bad input.
+    Refused(String),
+    /// The sandbox could not be built: setup failed closed.
+    Setup(String),
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Refused(m) | RunError::Setup(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Runs `program args` under `profile`. An error means nothing ran.
+pub fn run(profile: &Profile, program: &str, args: &[String]) -> Result<Outcome, RunError> {
     let start = Instant::now();
     let home = std::env::var_os("HOME").map(PathBuf::from);
-    let (ws, cwd) = profile.validate(home.as_deref())?;
+    let (ws, cwd) = profile
+        .validate(home.as_deref())
+        .map_err(RunError::Refused)?;
+    spawn(profile, ws, cwd, program, args, start).map_err(RunError::Setup)
+}
+
+fn spawn(
+    profile: &Profile,
+    ws: PathBuf,
+    cwd: PathBuf,
+    program: &str,
+    args: &[String],
+    start: Instant,
+) -> Result<Outcome, String> {
     // SAFETY: plain getters.
     let (euid, egid) = unsafe { (libc::geteuid(), libc::getegid()) };
     let root_caller = euid == 0;
