@@ -1,0 +1,953 @@
+//! The ledger on disk, and appending to it from many threads and processes.
+//!
+//! ```text
+//! <dir>/segments/<first index, 20 digits>.seg   framed records, append-only
+//! <dir>/index            40 bytes per record: leaf hash ‖ offset in its segment
+//! <dir>/head             size, current segment, last leaf, Merkle frontier (a cache)
+//! <dir>/checkpoint       the latest signed checkpoint (C2SP signed note)
+//! <dir>/checkpoint.state the head as of that checkpoint (a trusted restart point)
+//! <dir>/lock, <dir>/sync writer lock; sync lock holding the durable-so-far marker
+//! <dir>/keys/ledger.key  Ed25519 signing key (0600); keys/ledger.pub its verifier key
+//! ```
+//!
+//! **Appending.** Threads of one process queue their records; one of them (the leader)
+//! takes the writer lock, writes the whole queue as one `pwrite`, updates index and head,
+//! releases the lock, and then syncs. Syncing is shared across processes: under the sync
+//! lock a syncer notes the segment's length, `fdatasync`s it and records that length as
+//! durable, so a writer whose records lie below a recorded length skips its own sync. An
+//! append returns only after its bytes are covered by a completed `fdatasync` (group
+//! commit); then the leader signs a checkpoint over what it wrote.
+//!
+//! **Recovery.** Index and head are derived data. Each writer checks under the lock that
+//! the current segment ends where the head says; bytes past it are a crashed writer's
+//! (whole frames are adopted, a torn frame is cut and the cut recorded); a segment
+//! shorter than the head, or a damaged head, restarts from the last checkpoint's state
+//! and rescans. Opening therefore costs the same at any size.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::frame::{self, Decoded};
+use crate::merkle::{Frontier, Hash, leaf_hash};
+use crate::note::{Checkpoint, SignedCheckpoint, SignerKey, VerifierKey};
+use crate::record::{self, Kind, MAX_RECORD_BYTES, NewRecord, Prepared};
+use crate::{Error, hex};
+
+pub const INDEX_ENTRY: u64 = 40;
+const STATE_MAGIC: &[u8; 8] = b"AIRLST01";
+
+/// Tunables.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// A segment is closed and a new one started past this size.
+    pub segment_bytes: u64,
+    /// How long a writer waits for the lock before failing closed.
+    pub lock_timeout: Duration,
+    /// Create the directory and key if missing (`false`: open an existing ledger only).
+    pub create: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            segment_bytes: 64 << 20,
+            lock_timeout: Duration::from_secs(10),
+            create: true,
+        }
+    }
+}
+
+/// Where a record landed: what alerts and later records cite.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub index: u64,
+    pub leaf: Hash,
+}
+
+/// Something recovery found and repaired (also appended as a `control` record).
+#[derive(Debug, Clone)]
+pub struct Recovery {
+    pub event: String,
+    /// True when the repair reaches below the last signed checkpoint: records a checkpoint
+    /// vouched for are gone, which a crash cannot do; treat it as tampering.
+    pub below_checkpoint: bool,
+    pub details: serde_json::Value,
+}
+
+/// The writer's view of the log: a cache in `head`, a restart point in `checkpoint.state`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct State {
+    pub size: u64,
+    pub seg_start: u64,
+    pub seg_len: u64,
+    pub last_leaf: Hash,
+    pub frontier: Frontier,
+}
+
+impl State {
+    fn empty() -> State {
+        State {
+            size: 0,
+            seg_start: 0,
+            seg_len: 0,
+            last_leaf: [0; 32],
+            frontier: Frontier::new(),
+        }
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(100 + 32 * 64);
+        b.extend_from_slice(STATE_MAGIC);
+        b.extend_from_slice(&self.size.to_le_bytes());
+        b.extend_from_slice(&self.seg_start.to_le_bytes());
+        b.extend_from_slice(&self.seg_len.to_le_bytes());
+        b.extend_from_slice(&self.last_leaf);
+        b.extend_from_slice(&(self.frontier.nodes().len() as u32).to_le_bytes());
+        for n in self.frontier.nodes() {
+            b.extend_from_slice(n);
+        }
+        let crc = crc32c::crc32c(&b);
+        b.extend_from_slice(&crc.to_le_bytes());
+        b
+    }
+
+    fn decode(b: &[u8]) -> Option<State> {
+        if b.len() < 72 || &b[..8] != STATE_MAGIC {
+            return None;
+        }
+        let u = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().expect("8"));
+        let n = u32::from_le_bytes(b[64..68].try_into().expect("4")) as usize;
+        let end = 68 + 32 * n;
+        if n > 64 || b.len() < end + 4 {
+            return None;
+        }
+        let crc = u32::from_le_bytes(b[end..end + 4].try_into().expect("4"));
+        if crc32c::crc32c(&b[..end]) != crc {
+            return None;
+        }
+        let nodes = (0..n)
+            .map(|i| b[68 + 32 * i..100 + 32 * i].try_into().expect("32"))
+            .collect();
+        Some(State {
+            size: u(8),
+            seg_start: u(16),
+            seg_len: u(24),
+            last_leaf: b[32..64].try_into().expect("32"),
+            frontier: Frontier::from_parts(u(8), nodes)?,
+        })
+    }
+}
+
+pub fn segment_name(start: u64) -> String {
+    format!("{start:020}.seg")
+}
+
+/// First indexes of the segments present, in order.
+pub fn list_segments(dir: &Path) -> Result<Vec<u64>, Error> {
+    let mut v = Vec::new();
+    let rd = match std::fs::read_dir(dir.join("segments")) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(v),
+        Err(e) => return Err(Error::io("list segments", e)),
+    };
+    for e in rd {
+        let e = e.map_err(|e| Error::io("list segments", e))?;
+        let name = e.file_name();
+        let Some(s) = name.to_str().and_then(|n| n.strip_suffix(".seg")) else {
+            continue;
+        };
+        if s.len() == 20
+            && let Ok(n) = s.parse()
+        {
+            v.push(n);
+        }
+    }
+    v.sort_unstable();
+    Ok(v)
+}
+
+fn boot_id() -> [u8; 36] {
+    let mut b = [0u8; 36];
+    if let Ok(s) = std::fs::read("/proc/sys/kernel/random/boot_id") {
+        let n = s.len().min(36);
+        b[..n].copy_from_slice(&s[..n]);
+    }
+    b
+}
+
+/// What the sync lock's file holds: how much of which segment is known durable, and the
+/// size of the newest checkpoint. Only touched under the sync lock.
+#[derive(Debug, Clone, Copy)]
+struct SyncMarker {
+    seg_start: u64,
+    synced: u64,
+    checkpoint_size: u64,
+}
+
+fn read_marker(f: &File, boot: &[u8; 36]) -> SyncMarker {
+    let mut b = [0u8; 64];
+    let fresh = SyncMarker {
+        seg_start: 0,
+        synced: 0,
+        checkpoint_size: 0,
+    };
+    match f.read_at(&mut b, 0) {
+        // After a reboot nothing is known to be in the page cache only: start afresh.
+        Ok(64) if &b[..36] == boot => SyncMarker {
+            seg_start: u64::from_le_bytes(b[40..48].try_into().expect("8")),
+            synced: u64::from_le_bytes(b[48..56].try_into().expect("8")),
+            checkpoint_size: u64::from_le_bytes(b[56..64].try_into().expect("8")),
+        },
+        _ => fresh,
+    }
+}
+
+fn write_marker(f: &File, boot: &[u8; 36], m: SyncMarker) -> Result<(), Error> {
+    let mut b = [0u8; 64];
+    b[..36].copy_from_slice(boot);
+    b[40..48].copy_from_slice(&m.seg_start.to_le_bytes());
+    b[48..56].copy_from_slice(&m.synced.to_le_bytes());
+    b[56..64].copy_from_slice(&m.checkpoint_size.to_le_bytes());
+    f.write_all_at(&b, 0)
+        .map_err(|e| Error::io("write the sync marker", e))
+}
+
+/// An exclusive `flock`, waited for up to `timeout` (then the caller fails closed).
+struct Flock<'a>(&'a File);
+
+impl<'a> Flock<'a> {
+    fn acquire(f: &'a File, timeout: Duration, what: &str) -> Result<Flock<'a>, Error> {
+        let start = Instant::now();
+        let mut pause = Duration::from_micros(20);
+        loop {
+            // SAFETY: flock on a file descriptor we own.
+            if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+                return Ok(Flock(f));
+            }
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::EWOULDBLOCK) && e.raw_os_error() != Some(libc::EINTR)
+            {
+                return Err(Error::io(what, e));
+            }
+            if start.elapsed() >= timeout {
+                return Err(Error::Busy(format!(
+                    "{what}: another airlock process held the ledger lock for over {:.1} s",
+                    timeout.as_secs_f64()
+                )));
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(2));
+        }
+    }
+}
+
+impl Drop for Flock<'_> {
+    fn drop(&mut self) {
+        // SAFETY: unlocking a descriptor we own.
+        unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
+    }
+}
+
+/// What one commit wrote, handed to the sync step.
+struct Written {
+    seg_start: u64,
+    seg: std::sync::Arc<File>,
+    end: u64,
+    state: State,
+    receipts: Vec<Receipt>,
+}
+
+#[derive(Default)]
+struct Queue {
+    next_ticket: u64,
+    pending: Vec<(u64, Prepared)>,
+    done: std::collections::HashMap<u64, Result<Receipt, Error>>,
+    leader: bool,
+}
+
+struct Files {
+    index: File,
+    head: File,
+    seg: Option<(u64, std::sync::Arc<File>)>,
+    /// Repairs found by recovery, for the caller to alert on.
+    recoveries: Vec<Recovery>,
+}
+
+/// An open ledger. `Sync`: threads share one and their appends share syncs.
+pub struct Ledger {
+    dir: PathBuf,
+    opts: Options,
+    key: SignerKey,
+    lock: File,
+    sync: File,
+    boot: [u8; 36],
+    files: Mutex<Files>,
+    queue: Mutex<Queue>,
+    cv: Condvar,
+}
+
+fn open_rw(p: &Path, mode: u32) -> std::io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(mode)
+        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
+        .open(p)
+}
+
+fn fsync_dir(p: &Path) -> Result<(), Error> {
+    File::open(p)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(&format!("sync directory {}", p.display()), e))
+}
+
+fn random_bytes<const N: usize>() -> Result<[u8; N], Error> {
+    let mut b = [0u8; N];
+    let mut got = 0;
+    while got < N {
+        // SAFETY: writes at most N - got bytes into our buffer.
+        let r = unsafe { libc::getrandom(b[got..].as_mut_ptr().cast(), N - got, 0) };
+        if r < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return Err(Error::io("getrandom", e));
+        }
+        got += r as usize;
+    }
+    Ok(b)
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| {
+            h.trim()
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
+                .collect::<String>()
+        })
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+pub fn key_path(dir: &Path) -> PathBuf {
+    dir.join("keys/ledger.key")
+}
+
+pub fn pub_path(dir: &Path) -> PathBuf {
+    dir.join("keys/ledger.pub")
+}
+
+/// Reads the verifier key a ledger publishes about itself (unanchored: whoever can
+/// rewrite the ledger can rewrite this file).
+pub fn read_own_verifier(dir: &Path) -> Result<VerifierKey, Error> {
+    let s = std::fs::read_to_string(pub_path(dir))
+        .map_err(|e| Error::io("read the ledger's public key", e))?;
+    VerifierKey::parse(&s).map_err(|e| Error::Corrupt(format!("ledger public key: {e}")))
+}
+
+impl Ledger {
+    /// Opens (creating if `opts.create`) the ledger in `dir`, repairing a crashed tail.
+    pub fn open(dir: &Path, opts: Options) -> Result<Ledger, Error> {
+        if !dir.join("lock").exists() && !opts.create {
+            return Err(Error::NotFound(dir.display().to_string()));
+        }
+        for d in [dir.to_path_buf(), dir.join("segments"), dir.join("keys")] {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&d)
+                .map_err(|e| Error::io(&format!("create {}", d.display()), e))?;
+        }
+        let lock = open_rw(&dir.join("lock"), 0o600).map_err(|e| Error::io("open lock", e))?;
+        let sync = open_rw(&dir.join("sync"), 0o600).map_err(|e| Error::io("open sync", e))?;
+        let index = open_rw(&dir.join("index"), 0o600).map_err(|e| Error::io("open index", e))?;
+        let head = open_rw(&dir.join("head"), 0o600).map_err(|e| Error::io("open head", e))?;
+
+        let (key, created) = {
+            let _g = Flock::acquire(&lock, opts.lock_timeout, "open the ledger")?;
+            Self::load_or_create_key(dir)?
+        };
+        let ledger = Ledger {
+            dir: dir.to_path_buf(),
+            opts,
+            key,
+            lock,
+            sync,
+            boot: boot_id(),
+            files: Mutex::new(Files {
+                index,
+                head,
+                seg: None,
+                recoveries: Vec::new(),
+            }),
+            queue: Mutex::new(Queue::default()),
+            cv: Condvar::new(),
+        };
+        if created {
+            ledger.append(NewRecord::new(
+                Kind::Control,
+                serde_json::json!({
+                    "event": "key_created",
+                    "details": {"verifier_key": ledger.key.verifier().encode()},
+                }),
+            ))?;
+        } else {
+            // Run recovery now, so a damaged ledger is reported at open, not first append.
+            let _g = Flock::acquire(&ledger.lock, ledger.opts.lock_timeout, "open the ledger")?;
+            let mut files = ledger.files.lock().expect("files lock");
+            let (_, events) = ledger.load_state(&mut files)?;
+            if !events.is_empty() {
+                drop(files);
+                drop(_g);
+                // Recovery events are appended by the next commit, which finds them queued.
+                ledger
+                    .files
+                    .lock()
+                    .expect("files lock")
+                    .recoveries
+                    .extend(events.clone());
+                ledger.append_many(
+                    events
+                        .iter()
+                        .map(|r| {
+                            NewRecord::new(
+                                Kind::Control,
+                                serde_json::json!({"event": r.event, "below_checkpoint": r.below_checkpoint, "details": r.details}),
+                            )
+                        })
+                        .collect(),
+                )?;
+            }
+        }
+        Ok(ledger)
+    }
+
+    fn load_or_create_key(dir: &Path) -> Result<(SignerKey, bool), Error> {
+        let kp = key_path(dir);
+        match std::fs::read_to_string(&kp) {
+            Ok(s) => {
+                let k = SignerKey::parse(&s)
+                    .map_err(|e| Error::Corrupt(format!("ledger signing key: {e}")))?;
+                Ok((k, false))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let has_records = list_segments(dir)?.iter().any(|s| {
+                    std::fs::metadata(dir.join("segments").join(segment_name(*s)))
+                        .map(|m| m.len() > 0)
+                        .unwrap_or(true)
+                });
+                if has_records {
+                    return Err(Error::Corrupt(format!(
+                        "the ledger has records but its signing key {} is missing; refusing to \
+                         start a new key over an existing log (restore the key)",
+                        kp.display()
+                    )));
+                }
+                let id: [u8; 4] = random_bytes()?;
+                let name = format!("airlock.{}/ledger-{}", hostname(), hex(&id));
+                let key = SignerKey::from_seed(&name, random_bytes()?)
+                    .map_err(|e| Error::Corrupt(e.to_string()))?;
+                let tmp = dir.join("keys/.ledger.key.tmp");
+                let _ = std::fs::remove_file(&tmp);
+                let mut f = OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&tmp)
+                    .map_err(|e| Error::io("create the signing key", e))?;
+                f.write_all(format!("{}\n", key.encode()).as_bytes())
+                    .and_then(|_| f.sync_all())
+                    .map_err(|e| Error::io("write the signing key", e))?;
+                std::fs::rename(&tmp, &kp).map_err(|e| Error::io("install the signing key", e))?;
+                std::fs::write(pub_path(dir), format!("{}\n", key.verifier().encode()))
+                    .map_err(|e| Error::io("write the public key", e))?;
+                fsync_dir(&dir.join("keys"))?;
+                Ok((key, true))
+            }
+            Err(e) => Err(Error::io("read the signing key", e)),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn verifier_key(&self) -> VerifierKey {
+        self.key.verifier()
+    }
+
+    pub fn origin(&self) -> &str {
+        self.key.name()
+    }
+
+    /// Repairs found since open (torn tails cut, a rescan), for the caller to alert on.
+    pub fn take_recoveries(&self) -> Vec<Recovery> {
+        std::mem::take(&mut self.files.lock().expect("files lock").recoveries)
+    }
+
+    /// Appends one record; returns once it is durable.
+    pub fn append(&self, r: NewRecord) -> Result<Receipt, Error> {
+        Ok(self.append_many(vec![r])?.remove(0))
+    }
+
+    /// Appends records in order (contiguous indexes); returns once all are durable.
+    pub fn append_many(&self, rs: Vec<NewRecord>) -> Result<Vec<Receipt>, Error> {
+        let mut prepared = Vec::with_capacity(rs.len());
+        for r in &rs {
+            prepared.push(record::prepare(r).map_err(|e| Error::Record(e.to_string()))?);
+        }
+        let n = prepared.len();
+        let mut q = self.queue.lock().expect("queue lock");
+        let first = q.next_ticket;
+        q.next_ticket += n as u64;
+        for (i, p) in prepared.into_iter().enumerate() {
+            q.pending.push((first + i as u64, p));
+        }
+        let mine = first..first + n as u64;
+        loop {
+            if mine.clone().all(|t| q.done.contains_key(&t)) {
+                return mine.map(|t| q.done.remove(&t).expect("present")).collect();
+            }
+            if !q.leader {
+                q.leader = true;
+                while !q.pending.is_empty() {
+                    let batch = std::mem::take(&mut q.pending);
+                    drop(q);
+                    let tickets: Vec<u64> = batch.iter().map(|(t, _)| *t).collect();
+                    let result = self.commit(batch.into_iter().map(|(_, p)| p).collect());
+                    q = self.queue.lock().expect("queue lock");
+                    match result {
+                        Ok(receipts) => {
+                            for (t, r) in tickets.into_iter().zip(receipts) {
+                                q.done.insert(t, Ok(r));
+                            }
+                        }
+                        Err(e) => {
+                            for t in tickets {
+                                q.done.insert(t, Err(e.clone()));
+                            }
+                        }
+                    }
+                    self.cv.notify_all();
+                }
+                q.leader = false;
+                self.cv.notify_all();
+                continue;
+            }
+            q = self.cv.wait(q).expect("queue lock");
+        }
+    }
+
+    /// Writes a batch under the writer lock, then makes it durable.
+    fn commit(&self, batch: Vec<Prepared>) -> Result<Vec<Receipt>, Error> {
+        let written = {
+            let _g = Flock::acquire(&self.lock, self.opts.lock_timeout, "append to the ledger")?;
+            let mut files = self.files.lock().expect("files lock");
+            let (state, events) = self.load_state(&mut files)?;
+            let mut all = Vec::new();
+            for r in &events {
+                all.push(
+                    record::prepare(&NewRecord::new(
+                        Kind::Control,
+                        serde_json::json!({"event": r.event, "below_checkpoint": r.below_checkpoint, "details": r.details}),
+                    ))
+                    .map_err(|e| Error::Record(e.to_string()))?,
+                );
+            }
+            files.recoveries.extend(events);
+            let skip = all.len();
+            all.extend(batch);
+            let mut w = self.write_batch(&mut files, state, &all)?;
+            w.receipts.drain(..skip);
+            w
+        };
+        self.make_durable(&written)?;
+        Ok(written.receipts)
+    }
+
+    fn segment_file(
+        &self,
+        files: &mut Files,
+        start: u64,
+        create: bool,
+    ) -> Result<std::sync::Arc<File>, Error> {
+        if let Some((s, f)) = &files.seg
+            && *s == start
+        {
+            return Ok(f.clone());
+        }
+        let p = self.dir.join("segments").join(segment_name(start));
+        let f = if create {
+            let f = open_rw(&p, 0o600).map_err(|e| Error::io("create a segment", e))?;
+            fsync_dir(&self.dir.join("segments"))?;
+            f
+        } else {
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
+                .open(&p)
+                .map_err(|e| Error::io(&format!("open segment {}", p.display()), e))?
+        };
+        let f = std::sync::Arc::new(f);
+        files.seg = Some((start, f.clone()));
+        Ok(f)
+    }
+
+    fn write_batch(
+        &self,
+        files: &mut Files,
+        mut st: State,
+        batch: &[Prepared],
+    ) -> Result<Written, Error> {
+        // Rotate: the closed segment is synced before the next one starts, so a later
+        // sync of the new segment covers everything before it.
+        if st.seg_len > 0 && st.seg_len >= self.opts.segment_bytes {
+            let old = self.segment_file(files, st.seg_start, false)?;
+            old.sync_data()
+                .map_err(|e| Error::io("sync a closed segment", e))?;
+            st.seg_start = st.size;
+            st.seg_len = 0;
+            let _ = self.segment_file(files, st.seg_start, true)?;
+            let _g = Flock::acquire(&self.sync, self.opts.lock_timeout, "rotate the ledger")?;
+            let mut m = read_marker(&self.sync, &self.boot);
+            m.seg_start = st.seg_start;
+            m.synced = 0;
+            write_marker(&self.sync, &self.boot, m)?;
+        }
+        let seg = self.segment_file(files, st.seg_start, st.seg_len == 0)?;
+        let time = record::rfc3339(SystemTime::now());
+        let mut buf = Vec::with_capacity(batch.len() * 512);
+        let mut idx = Vec::with_capacity(batch.len() * INDEX_ENTRY as usize);
+        let mut payload = Vec::with_capacity(1024);
+        let mut receipts = Vec::with_capacity(batch.len());
+        let (start_len, start_size) = (st.seg_len, st.size);
+        for p in batch {
+            payload.clear();
+            record::encode(p, st.size, &st.last_leaf, &time, &mut payload);
+            if payload.len() > MAX_RECORD_BYTES {
+                return Err(Error::Record(format!(
+                    "record is {} bytes, over the limit of {MAX_RECORD_BYTES}",
+                    payload.len()
+                )));
+            }
+            let leaf = leaf_hash(&payload);
+            let offset = start_len + buf.len() as u64;
+            frame::encode(&payload, &mut buf);
+            idx.extend_from_slice(&leaf);
+            idx.extend_from_slice(&offset.to_le_bytes());
+            st.frontier.push(leaf);
+            st.last_leaf = leaf;
+            receipts.push(Receipt {
+                index: st.size,
+                leaf,
+            });
+            st.size += 1;
+        }
+        if let Err(e) = seg.write_all_at(&buf, start_len) {
+            // Leave no partial record behind: cut back to where this batch began.
+            let _ = seg.set_len(start_len);
+            return Err(Error::io("write to the ledger", e));
+        }
+        st.seg_len = start_len + buf.len() as u64;
+        files
+            .index
+            .write_all_at(&idx, start_size * INDEX_ENTRY)
+            .map_err(|e| Error::io("write the ledger index", e))?;
+        files
+            .head
+            .write_all_at(&st.encode(), 0)
+            .map_err(|e| Error::io("write the ledger head", e))?;
+        Ok(Written {
+            seg_start: st.seg_start,
+            seg,
+            end: st.seg_len,
+            state: st,
+            receipts,
+        })
+    }
+
+    /// Returns once `w`'s bytes are covered by a completed `fdatasync`, doing it unless
+    /// another writer's sync already covered them; then signs a checkpoint over `w`.
+    fn make_durable(&self, w: &Written) -> Result<(), Error> {
+        let _g = Flock::acquire(&self.sync, self.opts.lock_timeout, "sync the ledger")?;
+        let mut m = read_marker(&self.sync, &self.boot);
+        let covered =
+            m.seg_start > w.seg_start || (m.seg_start == w.seg_start && m.synced >= w.end);
+        if !covered {
+            let len = w
+                .seg
+                .metadata()
+                .map_err(|e| Error::io("stat the segment", e))?
+                .len();
+            w.seg
+                .sync_data()
+                .map_err(|e| Error::io("sync the ledger", e))?;
+            m.seg_start = w.seg_start;
+            m.synced = len.max(w.end);
+            write_marker(&self.sync, &self.boot, m)?;
+        }
+        if w.state.size > m.checkpoint_size {
+            self.write_checkpoint(&w.state)?;
+            m.checkpoint_size = w.state.size;
+            write_marker(&self.sync, &self.boot, m)?;
+        }
+        Ok(())
+    }
+
+    fn write_checkpoint(&self, st: &State) -> Result<(), Error> {
+        let note = self.key.sign(&Checkpoint {
+            origin: self.key.name().to_string(),
+            size: st.size,
+            root: st.frontier.root(),
+        });
+        for (name, bytes) in [
+            ("checkpoint.state", st.encode()),
+            ("checkpoint", note.into_bytes()),
+        ] {
+            let tmp = self.dir.join(format!(".{name}.tmp"));
+            std::fs::write(&tmp, &bytes)
+                .and_then(|_| std::fs::rename(&tmp, self.dir.join(name)))
+                .map_err(|e| Error::io(&format!("write {name}"), e))?;
+        }
+        Ok(())
+    }
+
+    /// The latest signed checkpoint, as text.
+    pub fn latest_checkpoint(&self) -> Result<Option<String>, Error> {
+        read_checkpoint_text(&self.dir)
+    }
+
+    /// The head, checked against the segment under the writer lock; repaired if a writer
+    /// crashed. Returns the state and what was repaired.
+    fn load_state(&self, files: &mut Files) -> Result<(State, Vec<Recovery>), Error> {
+        let mut b = vec![0u8; 100 + 32 * 64];
+        let n = files
+            .head
+            .read_at(&mut b, 0)
+            .map_err(|e| Error::io("read the head", e))?;
+        let head = State::decode(&b[..n]);
+        let index_len = files
+            .index
+            .metadata()
+            .map_err(|e| Error::io("stat the index", e))?
+            .len();
+        let mut events = Vec::new();
+        if let Some(st) = head {
+            let seg_len = if st.size == 0 && st.seg_len == 0 {
+                Some(0)
+            } else {
+                self.segment_file(files, st.seg_start, false)
+                    .ok()
+                    .and_then(|f| f.metadata().ok())
+                    .map(|m| m.len())
+            };
+            if let Some(len) = seg_len
+                && len >= st.seg_len
+                && index_len >= st.size * INDEX_ENTRY
+            {
+                if len == st.seg_len {
+                    return Ok((st, events));
+                }
+                let mut st = st;
+                self.scan_forward(files, &mut st, &mut events)?;
+                files
+                    .head
+                    .write_all_at(&st.encode(), 0)
+                    .map_err(|e| Error::io("write the ledger head", e))?;
+                return Ok((st, events));
+            }
+        } else if n == 0 && list_segments(&self.dir)?.is_empty() {
+            return Ok((State::empty(), events));
+        }
+        // The head does not match the files: restart from the last checkpoint's state.
+        let ckpt = read_checkpoint_state(&self.dir);
+        let mut st = match &ckpt {
+            Some(c) => c.clone(),
+            None => State::empty(),
+        };
+        let seg_ok = st.size == 0
+            || std::fs::metadata(self.dir.join("segments").join(segment_name(st.seg_start)))
+                .map(|m| m.len() >= st.seg_len)
+                .unwrap_or(false);
+        if !seg_ok {
+            st = State::empty();
+        }
+        files.seg = None;
+        self.scan_forward(files, &mut st, &mut events)?;
+        let ckpt_size = read_checkpoint_text(&self.dir)?
+            .and_then(|t| SignedCheckpoint::parse(&t).ok())
+            .map(|c| c.checkpoint.size)
+            .unwrap_or(0);
+        events.push(Recovery {
+            event: "rebuilt_head".into(),
+            below_checkpoint: st.size < ckpt_size,
+            details: serde_json::json!({
+                "from_checkpoint": ckpt.as_ref().filter(|_| seg_ok).map(|c| c.size),
+                "size": st.size,
+                "checkpoint_size": ckpt_size,
+            }),
+        });
+        files
+            .head
+            .write_all_at(&st.encode(), 0)
+            .map_err(|e| Error::io("write the ledger head", e))?;
+        Ok((st, events))
+    }
+
+    /// Adopts whole, well-chained frames past `st` (segment after segment), rewriting
+    /// their index entries; cuts a torn tail in the last segment and records the cut.
+    fn scan_forward(
+        &self,
+        files: &mut Files,
+        st: &mut State,
+        events: &mut Vec<Recovery>,
+    ) -> Result<(), Error> {
+        let segs = list_segments(&self.dir)?;
+        loop {
+            let path = self.dir.join("segments").join(segment_name(st.seg_start));
+            let mut data = Vec::new();
+            match File::open(&path) {
+                Ok(mut f) => {
+                    f.read_to_end(&mut data)
+                        .map_err(|e| Error::io("read a segment", e))?;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && st.size == 0 => {}
+                Err(e) => return Err(Error::io(&format!("read {}", path.display()), e)),
+            }
+            let mut off = st.seg_len as usize;
+            let mut idx = Vec::new();
+            let idx_start = st.size;
+            let mut bad: Option<&str> = None;
+            while off < data.len() {
+                match frame::decode(&data[off..], MAX_RECORD_BYTES) {
+                    Decoded::Frame(payload, len) => {
+                        match check_link(payload, st.size, &st.last_leaf) {
+                            Ok(()) => {
+                                let leaf = leaf_hash(payload);
+                                idx.extend_from_slice(&leaf);
+                                idx.extend_from_slice(&(off as u64).to_le_bytes());
+                                st.frontier.push(leaf);
+                                st.last_leaf = leaf;
+                                st.size += 1;
+                                off += len;
+                            }
+                            Err(why) => {
+                                bad = Some(why);
+                                break;
+                            }
+                        }
+                    }
+                    Decoded::Short => {
+                        bad = Some("torn record at the end");
+                        break;
+                    }
+                    Decoded::Bad(why) => {
+                        bad = Some(why);
+                        break;
+                    }
+                }
+            }
+            st.seg_len = off as u64;
+            files
+                .index
+                .write_all_at(&idx, idx_start * INDEX_ENTRY)
+                .map_err(|e| Error::io("write the ledger index", e))?;
+            let later: Vec<u64> = segs.iter().copied().filter(|s| *s > st.seg_start).collect();
+            if let Some(why) = bad {
+                if later.iter().any(|s| {
+                    std::fs::metadata(self.dir.join("segments").join(segment_name(*s)))
+                        .map(|m| m.len() > 0)
+                        .unwrap_or(true)
+                }) {
+                    return Err(Error::Corrupt(format!(
+                        "segment {} is damaged at byte {off} ({why}) with later segments after \
+                         it: this is not a crash's torn tail; run `airlock ledger verify`",
+                        segment_name(st.seg_start)
+                    )));
+                }
+                let cut = data.len() - off;
+                let f = self.segment_file(files, st.seg_start, false)?;
+                f.set_len(off as u64)
+                    .and_then(|_| f.sync_data())
+                    .map_err(|e| Error::io("cut a torn tail", e))?;
+                // Nothing past the cut is durable any more: reset the shared marker.
+                let _g = Flock::acquire(&self.sync, self.opts.lock_timeout, "recover the ledger")?;
+                let mut m = read_marker(&self.sync, &self.boot);
+                if m.seg_start == st.seg_start {
+                    m.synced = m.synced.min(off as u64);
+                }
+                write_marker(&self.sync, &self.boot, m)?;
+                let ckpt_size = read_checkpoint_text(&self.dir)?
+                    .and_then(|t| SignedCheckpoint::parse(&t).ok())
+                    .map(|c| c.checkpoint.size)
+                    .unwrap_or(0);
+                events.push(Recovery {
+                    event: "recovered_truncation".into(),
+                    below_checkpoint: st.size < ckpt_size,
+                    details: serde_json::json!({
+                        "segment": segment_name(st.seg_start),
+                        "offset": off,
+                        "bytes": cut,
+                        "reason": why,
+                        "size": st.size,
+                        "checkpoint_size": ckpt_size,
+                    }),
+                });
+                return Ok(());
+            }
+            // This segment is whole: continue into the next one if it starts here.
+            match later.first() {
+                Some(&next) if next == st.size => {
+                    st.seg_start = next;
+                    st.seg_len = 0;
+                }
+                _ => return Ok(()),
+            }
+        }
+    }
+}
+
+/// Checks a payload's `index` and `prev` against the expected chain position.
+pub(crate) fn check_link(payload: &[u8], index: u64, prev: &Hash) -> Result<(), &'static str> {
+    #[derive(serde::Deserialize)]
+    struct Link<'a> {
+        index: u64,
+        #[serde(borrow)]
+        prev: &'a str,
+    }
+    let l: Link = serde_json::from_slice(payload).map_err(|_| "record is not valid JSON")?;
+    if l.index != index {
+        return Err("record index out of sequence");
+    }
+    if l.prev != hex(prev) {
+        return Err("record does not chain to the one before it");
+    }
+    Ok(())
+}
+
+pub(crate) fn read_checkpoint_state(dir: &Path) -> Option<State> {
+    let b = std::fs::read(dir.join("checkpoint.state")).ok()?;
+    let st = State::decode(&b)?;
+    // Only a state that matches the signed checkpoint is a trusted restart point.
+    let note = SignedCheckpoint::parse(&read_checkpoint_text(dir).ok()??).ok()?;
+    (note.checkpoint.size == st.size && note.checkpoint.root == st.frontier.root()).then_some(st)
+}
+
+pub fn read_checkpoint_text(dir: &Path) -> Result<Option<String>, Error> {
+    match std::fs::read_to_string(dir.join("checkpoint")) {
+        Ok(s) => Ok(Some(s)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io("read the checkpoint", e)),
+    }
+}
