@@ -38,8 +38,9 @@ fn fail(format: Format, msg: &str) -> ExitCode {
     ExitCode::from(EXIT_BAD_INPUT)
 }
 
-fn print_text(c: &Checked, out: &mut impl Write) -> std::io::Result<()> {
+fn print_text(c: &Checked, request: &str, out: &mut impl Write) -> std::io::Result<()> {
     writeln!(out, "decision: {}", c.decision)?;
+    writeln!(out, "request:  {request}")?;
     writeln!(out, "digest:   {}", c.digest)?;
     writeln!(out, "operations:")?;
     for (i, op) in c.operations.iter().enumerate() {
@@ -76,8 +77,24 @@ pub fn run(a: CheckArgs) -> ExitCode {
     // The process ends right after answering: freeing the compiled policy
     // would only cost time (a tenth of a short check's instructions).
     let gate = std::mem::ManuallyDrop::new(gate);
+    let config = match crate::config::Config::load(Some(gate.workspace())) {
+        Ok(c) => c,
+        Err(e) => return fail(a.format, &e),
+    };
+    let journal = match crate::journal::Journal::open(&crate::run::state_dir(), config) {
+        Ok(j) => j,
+        Err(e) => {
+            if a.format == Format::Json {
+                println!("{}", error_json(&e, None));
+            }
+            eprintln!("airlock: {e}");
+            return ExitCode::from(EXIT_INTERNAL);
+        }
+    };
     if a.jsonl {
-        return run_jsonl(&gate);
+        let code = run_jsonl(&gate, &journal, &a);
+        journal.publish();
+        return code;
     }
     let proposal = if a.stdin_json {
         let mut buf = Vec::new();
@@ -121,16 +138,30 @@ pub fn run(a: CheckArgs) -> ExitCode {
             code,
             cwd: None,
             id: None,
+            ..Default::default()
         }
     };
+    let mut proposal = proposal;
+    fill_identity(&mut proposal, &a);
     match gate.check(&proposal) {
         Ok(c) => {
+            let request = crate::journal::new_request_id();
+            let red = crate::journal::Redactor::default();
+            if let Err(e) = journal.decided(&request, &proposal, &c, &gate, None, &[], &red) {
+                if a.format == Format::Json {
+                    println!("{}", error_json(&e, proposal.id.as_deref()));
+                }
+                eprintln!("airlock: {e}");
+                return ExitCode::from(EXIT_INTERNAL);
+            }
+            journal.publish();
             let mut out = std::io::stdout().lock();
             let r = match a.format {
-                Format::Json => serde_json::to_writer(&mut out, &c)
+                Format::Json => with_request(&c, &request)
+                    .and_then(|v| serde_json::to_writer(&mut out, &v))
                     .map_err(std::io::Error::other)
                     .and_then(|_| writeln!(out)),
-                Format::Text => print_text(&c, &mut out),
+                Format::Text => print_text(&c, &request, &mut out),
             };
             if r.is_err() {
                 return ExitCode::from(EXIT_INTERNAL);
@@ -141,49 +172,116 @@ pub fn run(a: CheckArgs) -> ExitCode {
     }
 }
 
-fn run_jsonl(gate: &Gate) -> ExitCode {
+fn fill_identity(p: &mut Proposal, a: &CheckArgs) {
+    if p.session.is_none() {
+        p.session = a.gate.session.clone();
+    }
+    if p.agent.is_none() {
+        p.agent = a.gate.agent.clone();
+    }
+}
+
+/// The verdict as printed: the gate's answer plus the ledger's request id.
+fn with_request(c: &Checked, request: &str) -> Result<serde_json::Value, serde_json::Error> {
+    let mut v = serde_json::to_value(c)?;
+    v["request"] = json!(request);
+    Ok(v)
+}
+
+/// One answer line in `--jsonl` mode, waiting for its batch to be recorded.
+enum Line {
+    Checked(Proposal, Checked, String),
+    Error(serde_json::Value),
+}
+
+/// Reads proposals line by line. Lines already buffered are checked and recorded as one
+/// batch (one durable append), then answered; an interactive caller writing one line at a
+/// time gets each answer as soon as it is recorded.
+fn run_jsonl(gate: &Gate, journal: &crate::journal::Journal, a: &CheckArgs) -> ExitCode {
     let stdin = std::io::stdin();
-    let mut input = stdin.lock();
+    let mut input = std::io::BufReader::with_capacity(1 << 16, stdin.lock());
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut line = Vec::new();
     let mut n = 0usize;
+    let mut batch: Vec<Line> = Vec::new();
+    let red = crate::journal::Redactor::default();
     loop {
         line.clear();
-        match input.read_until(b'\n', &mut line) {
-            Ok(0) => break,
-            Ok(_) => {}
+        let eof = match input.read_until(b'\n', &mut line) {
+            Ok(0) => true,
+            Ok(_) => false,
             Err(e) => {
                 eprintln!("airlock: cannot read stdin: {e}");
                 return ExitCode::from(EXIT_INTERNAL);
             }
-        }
-        n += 1;
-        let trimmed = line.trim_ascii();
-        if trimmed.is_empty() {
-            continue;
-        }
-        let written = match parse_proposal(trimmed) {
-            Err(e) => {
-                let mut v = error_json(&e, None);
-                v["line"] = json!(n);
-                serde_json::to_writer(&mut out, &v)
-            }
-            Ok(p) => match gate.check(&p) {
-                Ok(c) => serde_json::to_writer(&mut out, &c),
-                Err(e) => {
-                    let mut v = error_json(&e.to_string(), p.id.as_deref());
-                    v["line"] = json!(n);
-                    serde_json::to_writer(&mut out, &v)
-                }
-            },
         };
-        if written.is_err() || out.write_all(b"\n").is_err() {
-            return ExitCode::from(EXIT_INTERNAL);
+        if !eof {
+            n += 1;
+            let trimmed = line.trim_ascii();
+            if !trimmed.is_empty() {
+                batch.push(match parse_proposal(trimmed) {
+                    Err(e) => {
+                        let mut v = error_json(&e, None);
+                        v["line"] = json!(n);
+                        Line::Error(v)
+                    }
+                    Ok(mut p) => {
+                        fill_identity(&mut p, a);
+                        match gate.check(&p) {
+                            Ok(c) => Line::Checked(p, c, crate::journal::new_request_id()),
+                            Err(e) => {
+                                let mut v = error_json(&e.to_string(), p.id.as_deref());
+                                v["line"] = json!(n);
+                                Line::Error(v)
+                            }
+                        }
+                    }
+                });
+            }
         }
-    }
-    if out.flush().is_err() {
-        return ExitCode::from(EXIT_INTERNAL);
+        if (eof || input.buffer().is_empty() || batch.len() >= 1024) && !batch.is_empty() {
+            let items: Vec<crate::journal::Decided> = batch
+                .iter()
+                .filter_map(|l| match l {
+                    Line::Checked(p, c, r) => Some(crate::journal::Decided {
+                        request: r.clone(),
+                        proposal: p,
+                        checked: c,
+                        target: None,
+                        grants: &[],
+                    }),
+                    Line::Error(_) => None,
+                })
+                .collect();
+            let recorded = if items.is_empty() {
+                Ok(Vec::new())
+            } else {
+                journal.decided_batch(&items, gate, &red)
+            };
+            for l in batch.drain(..) {
+                let v = match (&l, &recorded) {
+                    (Line::Error(v), _) => Ok(v.clone()),
+                    (Line::Checked(_, c, r), Ok(_)) => with_request(c, r),
+                    // Not recorded: never an allow.
+                    (Line::Checked(p, _, _), Err(e)) => Ok(error_json(e, p.id.as_deref())),
+                };
+                let written = v.and_then(|v| serde_json::to_writer(&mut out, &v));
+                if written.is_err() || out.write_all(b"\n").is_err() {
+                    return ExitCode::from(EXIT_INTERNAL);
+                }
+            }
+            if out.flush().is_err() {
+                return ExitCode::from(EXIT_INTERNAL);
+            }
+            if let Err(e) = recorded {
+                eprintln!("airlock: {e}");
+                return ExitCode::from(EXIT_INTERNAL);
+            }
+        }
+        if eof {
+            break;
+        }
     }
     ExitCode::from(EXIT_ALLOW)
 }

@@ -19,6 +19,10 @@ pub const EXIT_DENY: u8 = 20;
     about = "An execution gate for code that AI agents propose"
 )]
 pub struct Cli {
+    /// airlock's state directory (the ledger, saved overlay runs); default
+    /// $AIRLOCK_STATE, else $XDG_STATE_HOME/airlock or ~/.local/state/airlock.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub state: Option<PathBuf>,
     #[command(subcommand)]
     pub cmd: Cmd,
 }
@@ -42,6 +46,116 @@ pub enum Cmd {
     /// Show or validate policies.
     #[command(subcommand)]
     Policy(PolicyCmd),
+    /// Verify, search and export the ledger (the record of every proposal and run).
+    #[command(subcommand)]
+    Ledger(LedgerCmd),
+    /// Summarise the ledger for the people who answer for the risk.
+    Report(ReportArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LedgerCmd {
+    /// Check framing, chain, Merkle tree, signatures and meaning; with a checkpoint kept
+    /// elsewhere and a pinned key, prove the log only grew.
+    Verify {
+        /// A signed checkpoint kept elsewhere (from `ledger checkpoint` or a publisher).
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// The ledger's verifier key, pinned by the operator (`ledger public-key`).
+        #[arg(long)]
+        public_key: Option<PathBuf>,
+        /// The ledger directory (default: the state directory's).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print records by index, or every record of a request.
+    Show {
+        /// Record indexes.
+        index: Vec<u64>,
+        /// Every record of this request id.
+        #[arg(long)]
+        request: Option<String>,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Print records matching all the given filters, as JSON lines.
+    Search {
+        #[arg(long)]
+        request: Option<String>,
+        #[arg(long)]
+        session: Option<String>,
+        /// Record kind: proposal, verdict, approval, exec_start, exec_outcome, alert, control.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Verdict decision: allow, ask or deny.
+        #[arg(long)]
+        decision: Option<String>,
+        /// Only records newer than this (e.g. 30m, 24h, 7d).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only records older than this (same form).
+        #[arg(long)]
+        until: Option<String>,
+        #[arg(long)]
+        limit: Option<usize>,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Export records as JSON lines: airlock's own form, or OCSF events.
+    Export {
+        #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+        format: ExportFormat,
+        #[arg(long)]
+        since: Option<String>,
+        /// Start at this record index (an export cursor: the SIEM sees any gap).
+        #[arg(long)]
+        from_index: Option<u64>,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Print the latest signed checkpoint, or write it to a file; --publish sends it to
+    /// the configured publishers.
+    Checkpoint {
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        publish: bool,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Print the ledger's verifier key (to pin it elsewhere).
+    PublicKey {
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum ExportFormat {
+    Jsonl,
+    Ocsf,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum ReportFormat {
+    Md,
+    Html,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// Only records newer than this (e.g. 24h, 7d).
+    #[arg(long)]
+    pub since: Option<String>,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+    pub format: ReportFormat,
+    /// Write to this file instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq, Default)]
@@ -135,6 +249,11 @@ pub struct RunArgs {
     /// Print the whole outcome as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// A secret for the program: NAME takes the value of airlock's own environment
+    /// variable NAME, NAME=@FILE reads it from a file. The program sees it as $NAME; the
+    /// value is redacted from the ledger and from the output shown.
+    #[arg(long = "secret", value_name = "NAME[=@FILE]")]
+    pub secret: Vec<String>,
     /// A program and its arguments, checked as the equivalent shell command.
     #[arg(last = true)]
     pub command: Vec<String>,
@@ -189,6 +308,12 @@ pub struct GateArgs {
     /// Largest code accepted, in bytes.
     #[arg(long, default_value_t = 1 << 20)]
     pub max_code_bytes: usize,
+    /// The agent's session id, recorded (a proposal's own `session` wins).
+    #[arg(long)]
+    pub session: Option<String>,
+    /// Which agent proposed the code, recorded (a proposal's own `agent` wins).
+    #[arg(long)]
+    pub agent: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -222,7 +347,25 @@ pub enum Format {
 }
 
 pub fn run(cli: Cli) -> ExitCode {
+    if let Some(s) = &cli.state {
+        let abs = if s.is_absolute() {
+            s.clone()
+        } else {
+            match std::env::current_dir() {
+                Ok(d) => d.join(s),
+                Err(e) => {
+                    eprintln!("airlock: cannot read the current directory: {e}");
+                    return ExitCode::from(EXIT_BAD_INPUT);
+                }
+            }
+        };
+        // SAFETY: set before any other thread of this process starts (the main thread
+        // only waits for this one), so nothing reads the environment concurrently.
+        unsafe { std::env::set_var("AIRLOCK_STATE", abs) };
+    }
     match cli.cmd {
+        Cmd::Ledger(c) => crate::ledger_cmd::run(c),
+        Cmd::Report(a) => crate::ledger_cmd::report(a),
         Cmd::Check(a) => crate::check::run(a),
         Cmd::Run(a) => crate::run::run(a),
         Cmd::Sandbox(a) => crate::run::sandbox(a),

@@ -1,8 +1,12 @@
 //! `airlock`: the command-line way in. It parses arguments, reads input and
 //! prints results; every decision is the `gate` crate's.
 
+mod alerts;
 mod check;
 mod cli;
+mod config;
+mod journal;
+mod ledger_cmd;
 mod run;
 mod setup;
 

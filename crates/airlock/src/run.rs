@@ -23,6 +23,9 @@ pub const RUN_BAD_INPUT: u8 = 122;
 pub const RUN_STOPPED: u8 = 123;
 pub const RUN_TIMEOUT: u8 = 124;
 pub const RUN_SANDBOX_FAILED: u8 = 125;
+/// The ledger could not record the run: nothing ran (or, if the run had started, its
+/// outcome is missing from the ledger and `ledger verify` will say so).
+pub const RUN_NOT_RECORDED: u8 = 126;
 
 fn bad_input(json_out: bool, msg: &str) -> ExitCode {
     if json_out {
@@ -204,6 +207,41 @@ pub fn profile_from(
     Ok((p, grants))
 }
 
+/// `--secret NAME` (from airlock's environment) or `NAME=@FILE`.
+fn secrets_from(specs: &[String]) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for spec in specs {
+        let (name, value) = match spec.split_once("=@") {
+            Some((n, f)) => (
+                n,
+                std::fs::read_to_string(f)
+                    .map_err(|e| format!("--secret {n}: cannot read {f}: {e}"))?
+                    .trim_end_matches('\n')
+                    .to_string(),
+            ),
+            None => (
+                spec.as_str(),
+                std::env::var(spec)
+                    .map_err(|_| format!("--secret {spec}: airlock's environment has no {spec}"))?,
+            ),
+        };
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return Err(format!("--secret {name:?}: invalid variable name"));
+        }
+        if value.len() < 4 {
+            return Err(format!(
+                "--secret {name}: the value is under 4 bytes, too short to redact reliably"
+            ));
+        }
+        out.push((name.to_string(), value));
+    }
+    Ok(out)
+}
+
 fn shell_quote(s: &str) -> String {
     if !s.is_empty()
         && s.bytes()
@@ -282,7 +320,14 @@ fn keep_overlay(o: &Outcome) -> Result<Option<String>, String> {
     Ok(Some(id))
 }
 
-fn report(checked: Option<&Checked>, o: &Outcome, json_out: bool, kept: Option<&str>) {
+fn report(
+    checked: Option<&Checked>,
+    o: &Outcome,
+    json_out: bool,
+    kept: Option<&str>,
+    request: Option<&str>,
+    red: &crate::journal::Redactor,
+) {
     if json_out {
         let mut v = json!({"ran": true, "outcome": o});
         if let Some(c) = checked {
@@ -291,6 +336,10 @@ fn report(checked: Option<&Checked>, o: &Outcome, json_out: bool, kept: Option<&
         if let Some(id) = kept {
             v["overlay_id"] = json!(id);
         }
+        if let Some(r) = request {
+            v["request"] = json!(r);
+        }
+        red.value(&mut v);
         println!("{v}");
     } else {
         print_outcome_streams(o);
@@ -351,6 +400,7 @@ pub fn run(a: RunArgs) -> ExitCode {
                 .join(" "),
             cwd: None,
             id: None,
+            ..Default::default()
         }
     } else if a.stdin_json {
         let mut buf = Vec::new();
@@ -392,21 +442,53 @@ pub fn run(a: RunArgs) -> ExitCode {
             code,
             cwd: None,
             id: None,
+            ..Default::default()
         }
     };
+    let mut proposal = proposal;
+    if proposal.session.is_none() {
+        proposal.session = a.gate.session.clone();
+    }
+    if proposal.agent.is_none() {
+        proposal.agent = a.gate.agent.clone();
+    }
     let ws = PathBuf::from(gate.workspace());
-    let (profile, grants) = match profile_from(&a.sandbox, &ws, &ws) {
+    let (mut profile, grants) = match profile_from(&a.sandbox, &ws, &ws) {
         Ok(p) => p,
         Err(e) => return bad_input(json_out, &e),
     };
-    match gate.run(&proposal, &grants, profile) {
+    let secrets = match secrets_from(&a.secret) {
+        Ok(s) => s,
+        Err(e) => return bad_input(json_out, &e),
+    };
+    for (k, v) in &secrets {
+        profile.env.push((k.clone(), v.clone()));
+    }
+    let red = crate::journal::Redactor::new(secrets);
+    let config = match crate::config::Config::load(Some(gate.workspace())) {
+        Ok(c) => c,
+        Err(e) => return bad_input(json_out, &e),
+    };
+    let journal = match crate::journal::Journal::open(&state_dir(), config) {
+        Ok(j) => j,
+        Err(e) => return not_recorded(json_out, &e),
+    };
+    let request = crate::journal::new_request_id();
+    let mut rec = crate::journal::RunRecorder::new(&journal, &gate, request.clone(), red.clone());
+    rec.grants = grants.iter().map(|g| g.pattern.clone()).collect();
+    let result = gate.run(&proposal, &grants, profile, &mut rec);
+    let record_failed = rec.failed.take();
+    drop(rec);
+    let code = match result {
         Ok(Ran::Refused(c)) => {
             if json_out {
-                println!("{}", json!({"ran": false, "check": c}));
+                let mut v = json!({"ran": false, "check": c, "request": request});
+                red.value(&mut v);
+                println!("{v}");
             } else {
-                eprintln!("airlock: {} — not run", c.decision);
+                eprintln!("airlock: {} — not run (request {request})", c.decision);
                 for r in &c.reasons {
-                    eprintln!("  {} [{}]: {}", r.verdict, r.rule, r.message);
+                    eprintln!("  {} [{}]: {}", r.verdict, r.rule, red.str(&r.message));
                 }
                 if c.decision == policy::Verdict::Ask {
                     eprintln!(
@@ -420,7 +502,7 @@ pub fn run(a: RunArgs) -> ExitCode {
                 RUN_DENY
             })
         }
-        Ok(Ran::Ran(c, o)) => {
+        Ok(Ran::Ran(c, mut o)) => {
             let kept = match keep_overlay(&o) {
                 Ok(k) => k,
                 Err(e) => {
@@ -428,22 +510,44 @@ pub fn run(a: RunArgs) -> ExitCode {
                     None
                 }
             };
-            report(Some(&c), &o, json_out, kept.as_deref());
+            // The agent sees the output with injected secrets masked, as the ledger does.
+            o.stdout = red.bytes(&o.stdout);
+            o.stderr = red.bytes(&o.stderr);
+            report(Some(&c), &o, json_out, kept.as_deref(), Some(&request), &red);
             exit_for_outcome(&o)
         }
         Err(RunError::Gate(e)) => bad_input(json_out, &e.to_string()),
         Err(RunError::Unsupported(e)) | Err(RunError::Profile(e)) => bad_input(json_out, &e),
+        Err(RunError::Record(e)) => not_recorded(json_out, &e),
         Err(RunError::Sandbox(e)) => {
             if json_out {
                 println!(
                     "{}",
-                    json!({"ran": false, "error": format!("sandbox: {e}")})
+                    json!({"ran": false, "error": format!("sandbox: {e}"), "request": request})
                 );
             }
             eprintln!("airlock: sandbox: {e}");
             ExitCode::from(RUN_SANDBOX_FAILED)
         }
+    };
+    journal.publish();
+    journal.flush_alerts();
+    if let Some(e) = record_failed {
+        eprintln!("airlock: the run's outcome could not be recorded: {e}");
+        return ExitCode::from(RUN_NOT_RECORDED);
     }
+    code
+}
+
+fn not_recorded(json_out: bool, msg: &str) -> ExitCode {
+    if json_out {
+        println!(
+            "{}",
+            json!({"ran": false, "decision": "deny", "error": msg})
+        );
+    }
+    eprintln!("airlock: {msg}");
+    ExitCode::from(RUN_NOT_RECORDED)
 }
 
 pub fn sandbox(a: SandboxArgs) -> ExitCode {
@@ -471,7 +575,14 @@ pub fn sandbox(a: SandboxArgs) -> ExitCode {
                     None
                 }
             };
-            report(None, &o, a.json, kept.as_deref());
+            report(
+                None,
+                &o,
+                a.json,
+                kept.as_deref(),
+                None,
+                &crate::journal::Redactor::default(),
+            );
             exit_for_outcome(&o)
         }
         Err(sandbox::RunError::Refused(e)) => bad_input(a.json, &e),

@@ -198,6 +198,7 @@ fn bench_in_process(
             code: c.code.clone(),
             cwd: None,
             id: None,
+            ..Default::default()
         })
         .collect();
     // Per language: (json parse, analyze, check) samples.
@@ -304,6 +305,7 @@ fn bench_one_liner(gate: &Gate, ws: &str, home: &str, summary: &mut Summary) {
         code: ONE_LINER.into(),
         cwd: None,
         id: None,
+        ..Default::default()
     };
     let ctx = Context::new(ws, ws, home);
     let decision = match gate.check(&p) {

@@ -1,6 +1,7 @@
 //! Check, then execute: the only path from a proposal to running code. Nothing runs
-//! unless the verdict is `allow` (until approvals exist, `ask` never runs), and the
-//! sandbox gets exactly the grants the verdict was made under.
+//! unless the verdict is `allow` (until approvals exist, `ask` never runs), the sandbox
+//! gets exactly the grants the verdict was made under, and nothing starts before the
+//! recorder has made the verdict and the intent to run durable.
 
 use policy::{Grants, Verdict};
 use sandbox::egress::HostGrant;
@@ -28,6 +29,33 @@ pub enum RunError {
     /// The sandbox could not be built; nothing ran.
     #[error("sandbox: {0}")]
     Sandbox(String),
+    /// The record could not be written; nothing ran.
+    #[error("{0}")]
+    Record(String),
+}
+
+/// Where each step of a run is written down. `decided` and `starting` must be durable
+/// when they return `Ok`; an `Err` from either stops the run before anything executes.
+pub trait Recorder {
+    /// The proposal and its verdict, before anything else happens.
+    fn decided(&mut self, p: &Proposal, c: &Checked) -> Result<(), String>;
+    /// The intent to run exactly this program under exactly this profile.
+    fn starting(&mut self, c: &Checked, profile: &Profile, program: &str) -> Result<(), String>;
+    /// What happened; called for every `starting` that returned `Ok`.
+    fn finished(&mut self, c: &Checked, outcome: Result<&Outcome, &str>);
+}
+
+/// Records nothing (for benchmarks and tests of the sandbox path alone).
+pub struct NoRecorder;
+
+impl Recorder for NoRecorder {
+    fn decided(&mut self, _: &Proposal, _: &Checked) -> Result<(), String> {
+        Ok(())
+    }
+    fn starting(&mut self, _: &Checked, _: &Profile, _: &str) -> Result<(), String> {
+        Ok(())
+    }
+    fn finished(&mut self, _: &Checked, _: Result<&Outcome, &str>) {}
 }
 
 /// The program and arguments that run a proposal's code in its language.
@@ -54,11 +82,13 @@ impl Gate {
         p: &Proposal,
         grants: &[HostGrant],
         mut profile: Profile,
+        rec: &mut dyn Recorder,
     ) -> Result<Ran, RunError> {
         let policy_grants = Grants {
             hosts: grants.iter().map(|g| g.pattern.clone()).collect(),
         };
         let checked = self.check_granted(p, &policy_grants)?;
+        rec.decided(p, &checked).map_err(RunError::Record)?;
         if checked.decision != Verdict::Allow {
             return Ok(Ran::Refused(checked));
         }
@@ -69,10 +99,21 @@ impl Gate {
         profile
             .hidden
             .extend(self.scope.airlock_paths.iter().map(Into::into));
-        let outcome = sandbox::run(&profile, &program, &args).map_err(|e| match e {
-            sandbox::RunError::Refused(m) => RunError::Profile(m),
-            sandbox::RunError::Setup(m) => RunError::Sandbox(m),
-        })?;
-        Ok(Ran::Ran(checked, Box::new(outcome)))
+        rec.starting(&checked, &profile, &program)
+            .map_err(RunError::Record)?;
+        match sandbox::run(&profile, &program, &args) {
+            Ok(outcome) => {
+                rec.finished(&checked, Ok(&outcome));
+                Ok(Ran::Ran(checked, Box::new(outcome)))
+            }
+            Err(e) => {
+                let e = match e {
+                    sandbox::RunError::Refused(m) => RunError::Profile(m),
+                    sandbox::RunError::Setup(m) => RunError::Sandbox(m),
+                };
+                rec.finished(&checked, Err(&e.to_string()));
+                Err(e)
+            }
+        }
     }
 }

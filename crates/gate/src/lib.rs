@@ -41,7 +41,7 @@ impl Default for Limits {
 }
 
 /// What an agent asks to run.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Proposal {
     pub lang: String,
@@ -52,6 +52,38 @@ pub struct Proposal {
     /// The caller's id for this proposal, echoed back.
     #[serde(default)]
     pub id: Option<String>,
+    /// The agent's session (for the record and for alerts on repeated refusals).
+    #[serde(default)]
+    pub session: Option<String>,
+    /// Which agent proposed it.
+    #[serde(default)]
+    pub agent: Option<String>,
+    /// The inputs that drove the code (user turn, file, fetched page), labelled by trust.
+    /// Recorded, never judged: the verdict depends only on the code.
+    #[serde(default)]
+    pub provenance: Vec<Provenance>,
+}
+
+/// One input behind a proposal.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Provenance {
+    /// Where it came from: `user`, `file:<path>`, `url:<address>`, `tool:<name>`, ...
+    pub source: String,
+    pub trust: Trust,
+    /// The input itself (recorded capped, with its SHA-256 over the whole).
+    #[serde(default)]
+    pub content: Option<String>,
+    /// Its SHA-256, when the content is not given.
+    #[serde(default)]
+    pub sha256: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trust {
+    Trusted,
+    Untrusted,
 }
 
 /// Bad input: the gate refuses to judge it, and nothing runs.

@@ -26,6 +26,7 @@ fn verdict(g: &Gate, code: &str) -> Verdict {
         code: code.into(),
         cwd: None,
         id: None,
+        ..Default::default()
     };
     g.check(&p).map(|c| c.decision).unwrap_or(Verdict::Deny)
 }

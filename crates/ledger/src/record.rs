@@ -142,8 +142,65 @@ pub enum RecordError {
     TooLarge(usize),
 }
 
+/// Writes `v` in RFC 8785 form in one pass: object keys sorted by UTF-16 code units,
+/// strings escaped as ECMAScript does (which serde_json's escaping matches), integers
+/// as written, and other numbers through serde_jcs (ECMAScript number formatting).
+pub fn canonical(v: &serde_json::Value, out: &mut String) -> Result<(), RecordError> {
+    use serde_json::Value;
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => {
+            // Integers a double holds exactly print the same in ECMAScript; others go
+            // through its number formatting like every float.
+            if let Some(i) = n.as_i64().filter(|i| i.unsigned_abs() <= 1 << 53) {
+                use std::fmt::Write;
+                let _ = write!(out, "{i}");
+            } else if let Some(u) = n.as_u64().filter(|u| *u <= 1 << 53) {
+                use std::fmt::Write;
+                let _ = write!(out, "{u}");
+            } else {
+                out.push_str(
+                    &serde_jcs::to_string(n).map_err(|e| RecordError::Canonical(e.to_string()))?,
+                );
+            }
+        }
+        Value::String(s) => out.push_str(&serde_json::to_string(s).expect("a string serializes")),
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical(x, out)?;
+            }
+            out.push(']');
+        }
+        Value::Object(o) => {
+            let mut keys: Vec<&String> = o.keys().collect();
+            // The map is ordered by UTF-8 bytes; JCS orders by UTF-16 code units, which
+            // differs only when characters above U+FFFF meet ones in U+E000..U+FFFF.
+            if keys.iter().any(|k| !k.is_ascii()) {
+                keys.sort_by(|a, b| a.encode_utf16().cmp(b.encode_utf16()));
+            }
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::to_string(k).expect("a string serializes"));
+                out.push(':');
+                canonical(&o[k], out)?;
+            }
+            out.push('}');
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn prepare(r: &NewRecord) -> Result<Prepared, RecordError> {
-    let body = serde_jcs::to_string(&r.body).map_err(|e| RecordError::Canonical(e.to_string()))?;
+    let mut body = String::with_capacity(512);
+    canonical(&r.body, &mut body)?;
     let esc = |s: &Option<String>| {
         s.as_ref()
             .map(|v| serde_json::to_string(v).expect("a string serializes"))
@@ -250,6 +307,19 @@ mod tests {
         let e: Entry = serde_json::from_slice(&out).unwrap();
         assert_eq!(e.index, 3);
         assert_eq!(e.request.as_deref(), Some("r\"1"));
+    }
+
+    #[test]
+    fn canonical_matches_serde_jcs() {
+        let cases = [
+            serde_json::json!({"b": [1, -2, 3.5, 1e21, 0.1, null, true], "a": {"é": "\u{1F600}", "\u{E000}": 1, "\u{1F600}": 2}, "c": "q\"\\\n\u{7}"}),
+            serde_json::json!([{"z": {}, "y": []}, "", 18446744073709551615u64, -9223372036854775808i64]),
+        ];
+        for v in cases {
+            let mut s = String::new();
+            canonical(&v, &mut s).unwrap();
+            assert_eq!(s, serde_jcs::to_string(&v).unwrap());
+        }
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //! <dir>/segments/<first index, 20 digits>.seg   framed records, append-only
 //! <dir>/index            40 bytes per record: leaf hash ‖ offset in its segment
 //! <dir>/head             size, current segment, last leaf, Merkle frontier (a cache)
-//! <dir>/checkpoint       the latest signed checkpoint (C2SP signed note)
-//! <dir>/checkpoint.state the head as of that checkpoint (a trusted restart point)
+//! <dir>/checkpoints      signed checkpoints (C2SP signed notes), framed, append-only,
+//!                        each with the head as of it (a trusted restart point)
 //! <dir>/lock, <dir>/sync writer lock; sync lock holding the durable-so-far marker
 //! <dir>/keys/ledger.key  Ed25519 signing key (0600); keys/ledger.pub its verifier key
 //! ```
@@ -16,7 +16,9 @@
 //! lock a syncer notes the segment's length, `fdatasync`s it and records that length as
 //! durable, so a writer whose records lie below a recorded length skips its own sync. An
 //! append returns only after its bytes are covered by a completed `fdatasync` (group
-//! commit); then the leader signs a checkpoint over what it wrote.
+//! commit). A checkpoint over what was synced is signed at most every
+//! `checkpoint_interval` and whenever a ledger that appended is closed, so a short-lived
+//! process leaves its records covered; appending it costs no rename.
 //!
 //! **Recovery.** Index and head are derived data. Each writer checks under the lock that
 //! the current segment ends where the head says; bytes past it are a crashed writer's
@@ -50,6 +52,8 @@ pub struct Options {
     pub lock_timeout: Duration,
     /// Create the directory and key if missing (`false`: open an existing ledger only).
     pub create: bool,
+    /// Sign a checkpoint at most this often while appending (and always on close).
+    pub checkpoint_interval: Duration,
 }
 
 impl Default for Options {
@@ -58,6 +62,7 @@ impl Default for Options {
             segment_bytes: 64 << 20,
             lock_timeout: Duration::from_secs(10),
             create: true,
+            checkpoint_interval: Duration::from_millis(250),
         }
     }
 }
@@ -182,39 +187,95 @@ fn boot_id() -> [u8; 36] {
 
 /// What the sync lock's file holds: how much of which segment is known durable, and the
 /// size of the newest checkpoint. Only touched under the sync lock.
-#[derive(Debug, Clone, Copy)]
+/// What the sync lock's file holds: how much of which segment is known durable, and
+/// where the checkpoint log stands. Only touched under the sync lock.
+#[derive(Debug, Clone, Copy, Default)]
 struct SyncMarker {
     seg_start: u64,
     synced: u64,
     checkpoint_size: u64,
+    /// Where the checkpoint log's whole frames end (0: not known, scan it).
+    checkpoint_end: u64,
+    /// When the last checkpoint was signed (ms since the epoch).
+    checkpoint_ms: u64,
 }
 
+const MARKER: usize = 80;
+
 fn read_marker(f: &File, boot: &[u8; 36]) -> SyncMarker {
-    let mut b = [0u8; 64];
-    let fresh = SyncMarker {
-        seg_start: 0,
-        synced: 0,
-        checkpoint_size: 0,
-    };
+    let mut b = [0u8; MARKER];
+    let u = |b: &[u8], o: usize| u64::from_le_bytes(b[o..o + 8].try_into().expect("8"));
     match f.read_at(&mut b, 0) {
         // After a reboot nothing is known to be in the page cache only: start afresh.
-        Ok(64) if &b[..36] == boot => SyncMarker {
-            seg_start: u64::from_le_bytes(b[40..48].try_into().expect("8")),
-            synced: u64::from_le_bytes(b[48..56].try_into().expect("8")),
-            checkpoint_size: u64::from_le_bytes(b[56..64].try_into().expect("8")),
+        Ok(MARKER) if &b[..36] == boot => SyncMarker {
+            seg_start: u(&b, 40),
+            synced: u(&b, 48),
+            checkpoint_size: u(&b, 56),
+            checkpoint_end: u(&b, 64),
+            checkpoint_ms: u(&b, 72),
         },
-        _ => fresh,
+        _ => SyncMarker::default(),
     }
 }
 
 fn write_marker(f: &File, boot: &[u8; 36], m: SyncMarker) -> Result<(), Error> {
-    let mut b = [0u8; 64];
+    let mut b = [0u8; MARKER];
     b[..36].copy_from_slice(boot);
-    b[40..48].copy_from_slice(&m.seg_start.to_le_bytes());
-    b[48..56].copy_from_slice(&m.synced.to_le_bytes());
-    b[56..64].copy_from_slice(&m.checkpoint_size.to_le_bytes());
+    for (o, v) in [
+        (40, m.seg_start),
+        (48, m.synced),
+        (56, m.checkpoint_size),
+        (64, m.checkpoint_end),
+        (72, m.checkpoint_ms),
+    ] {
+        b[o..o + 8].copy_from_slice(&v.to_le_bytes());
+    }
     f.write_all_at(&b, 0)
         .map_err(|e| Error::io("write the sync marker", e))
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64
+}
+
+/// A checkpoint log frame: the signed note, a NUL, then the encoded head as of it.
+pub(crate) struct CheckpointFrame {
+    pub note: String,
+    pub state: Option<State>,
+}
+
+/// Every whole checkpoint frame in order, and where the whole frames end.
+pub(crate) fn scan_checkpoints(dir: &Path) -> Result<(Vec<CheckpointFrame>, u64), Error> {
+    let data = match std::fs::read(dir.join("checkpoints")) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
+        Err(e) => return Err(Error::io("read the checkpoints", e)),
+    };
+    let mut out = Vec::new();
+    let mut off = 0;
+    while off < data.len() {
+        let Decoded::Frame(payload, len) = frame::decode(&data[off..], 1 << 20) else {
+            break;
+        };
+        let split = payload.iter().position(|b| *b == 0).unwrap_or(payload.len());
+        let Ok(note) = std::str::from_utf8(&payload[..split]) else {
+            break;
+        };
+        out.push(CheckpointFrame {
+            note: note.to_string(),
+            state: payload.get(split + 1..).and_then(State::decode),
+        });
+        off += len;
+    }
+    Ok((out, off as u64))
+}
+
+/// Every signed checkpoint the ledger keeps, oldest first.
+pub fn checkpoint_history(dir: &Path) -> Result<Vec<String>, Error> {
+    Ok(scan_checkpoints(dir)?.0.into_iter().map(|c| c.note).collect())
 }
 
 /// An exclusive `flock`, waited for up to `timeout` (then the caller fails closed).
@@ -241,7 +302,9 @@ impl<'a> Flock<'a> {
                 )));
             }
             std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(2));
+            // Short pauses: the lock is held for tens of microseconds per batch, so a long
+            // sleep costs far more latency than the extra polls cost CPU.
+            pause = (pause * 2).min(Duration::from_micros(200));
         }
     }
 }
@@ -285,6 +348,8 @@ pub struct Ledger {
     key: SignerKey,
     lock: File,
     sync: File,
+    /// Records were appended since the last checkpoint this handle signed.
+    dirty: std::sync::atomic::AtomicBool,
     boot: [u8; 36],
     files: Mutex<Files>,
     queue: Mutex<Queue>,
@@ -383,6 +448,7 @@ impl Ledger {
             key,
             lock,
             sync,
+            dirty: std::sync::atomic::AtomicBool::new(false),
             boot: boot_id(),
             files: Mutex::new(Files {
                 index,
@@ -678,49 +744,107 @@ impl Ledger {
     }
 
     /// Returns once `w`'s bytes are covered by a completed `fdatasync`, doing it unless
-    /// another writer's sync already covered them; then signs a checkpoint over `w`.
+    /// another writer's sync already covered them; then signs a checkpoint over `w` if the
+    /// last one is older than the interval.
     fn make_durable(&self, w: &Written) -> Result<(), Error> {
         let _g = Flock::acquire(&self.sync, self.opts.lock_timeout, "sync the ledger")?;
         let mut m = read_marker(&self.sync, &self.boot);
-        let covered =
-            m.seg_start > w.seg_start || (m.seg_start == w.seg_start && m.synced >= w.end);
-        if !covered {
-            let len = w
-                .seg
-                .metadata()
-                .map_err(|e| Error::io("stat the segment", e))?
-                .len();
-            w.seg
-                .sync_data()
-                .map_err(|e| Error::io("sync the ledger", e))?;
-            m.seg_start = w.seg_start;
-            m.synced = len.max(w.end);
-            write_marker(&self.sync, &self.boot, m)?;
-        }
-        if w.state.size > m.checkpoint_size {
-            self.write_checkpoint(&w.state)?;
-            m.checkpoint_size = w.state.size;
-            write_marker(&self.sync, &self.boot, m)?;
+        self.sync_through(&mut m, w.seg_start, &w.seg, w.end)?;
+        self.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
+        let due = now_ms().saturating_sub(m.checkpoint_ms)
+            >= self.opts.checkpoint_interval.as_millis() as u64;
+        if w.state.size > m.checkpoint_size && due {
+            self.write_checkpoint(&mut m, &w.state)?;
         }
         Ok(())
     }
 
-    fn write_checkpoint(&self, st: &State) -> Result<(), Error> {
+    /// Under the sync lock: makes `seg` durable through byte `end` unless the marker says
+    /// it already is.
+    fn sync_through(
+        &self,
+        m: &mut SyncMarker,
+        seg_start: u64,
+        seg: &File,
+        end: u64,
+    ) -> Result<(), Error> {
+        let covered = m.seg_start > seg_start || (m.seg_start == seg_start && m.synced >= end);
+        if !covered {
+            let len = seg
+                .metadata()
+                .map_err(|e| Error::io("stat the segment", e))?
+                .len();
+            seg.sync_data()
+                .map_err(|e| Error::io("sync the ledger", e))?;
+            m.seg_start = seg_start;
+            m.synced = len.max(end);
+            write_marker(&self.sync, &self.boot, *m)?;
+        }
+        Ok(())
+    }
+
+    /// Under the sync lock: signs a checkpoint over a synced state and appends it to the
+    /// checkpoint log (compacted to its last entry once it grows past 4 MiB).
+    fn write_checkpoint(&self, m: &mut SyncMarker, st: &State) -> Result<(), Error> {
         let note = self.key.sign(&Checkpoint {
             origin: self.key.name().to_string(),
             size: st.size,
             root: st.frontier.root(),
         });
-        for (name, bytes) in [
-            ("checkpoint.state", st.encode()),
-            ("checkpoint", note.into_bytes()),
-        ] {
-            let tmp = self.dir.join(format!(".{name}.tmp"));
-            std::fs::write(&tmp, &bytes)
-                .and_then(|_| std::fs::rename(&tmp, self.dir.join(name)))
-                .map_err(|e| Error::io(&format!("write {name}"), e))?;
+        let mut payload = note.into_bytes();
+        payload.push(0);
+        payload.extend_from_slice(&st.encode());
+        let mut framed = Vec::with_capacity(payload.len() + 8);
+        frame::encode(&payload, &mut framed);
+        if m.checkpoint_end == 0 {
+            // Unknown (first use, or after a reboot): find where the whole frames end,
+            // so a torn frame from a crash is overwritten, not built upon.
+            m.checkpoint_end = scan_checkpoints(&self.dir)?.1;
         }
+        let path = self.dir.join("checkpoints");
+        if m.checkpoint_end > 4 << 20 {
+            let tmp = self.dir.join(".checkpoints.tmp");
+            std::fs::write(&tmp, &framed)
+                .and_then(|_| std::fs::rename(&tmp, &path))
+                .map_err(|e| Error::io("compact the checkpoints", e))?;
+            m.checkpoint_end = framed.len() as u64;
+        } else {
+            let f = open_rw(&path, 0o600).map_err(|e| Error::io("open checkpoints", e))?;
+            f.write_all_at(&framed, m.checkpoint_end)
+                .and_then(|_| f.set_len(m.checkpoint_end + framed.len() as u64))
+                .map_err(|e| Error::io("write a checkpoint", e))?;
+            m.checkpoint_end += framed.len() as u64;
+        }
+        m.checkpoint_size = st.size;
+        m.checkpoint_ms = now_ms();
+        write_marker(&self.sync, &self.boot, *m)?;
+        self.dirty
+            .store(false, std::sync::atomic::Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Signs a checkpoint over everything appended so far (syncing first if needed),
+    /// unless the latest one already covers it. Returns the latest checkpoint's text.
+    pub fn checkpoint_now(&self) -> Result<Option<String>, Error> {
+        {
+            let _g = Flock::acquire(&self.lock, self.opts.lock_timeout, "checkpoint the ledger")?;
+            let mut files = self.files.lock().expect("files lock");
+            let (st, events) = self.load_state(&mut files)?;
+            files.recoveries.extend(events);
+            if st.size > 0 {
+                let seg = self.segment_file(&mut files, st.seg_start, false)?;
+                let _s =
+                    Flock::acquire(&self.sync, self.opts.lock_timeout, "checkpoint the ledger")?;
+                let mut m = read_marker(&self.sync, &self.boot);
+                if st.size > m.checkpoint_size || m.checkpoint_end == 0 {
+                    self.sync_through(&mut m, st.seg_start, &seg, st.seg_len)?;
+                    self.write_checkpoint(&mut m, &st)?;
+                }
+            }
+        }
+        self.dirty
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        self.latest_checkpoint()
     }
 
     /// The latest signed checkpoint, as text.
@@ -937,17 +1061,26 @@ pub(crate) fn check_link(payload: &[u8], index: u64, prev: &Hash) -> Result<(), 
 }
 
 pub(crate) fn read_checkpoint_state(dir: &Path) -> Option<State> {
-    let b = std::fs::read(dir.join("checkpoint.state")).ok()?;
-    let st = State::decode(&b)?;
+    let (frames, _) = scan_checkpoints(dir).ok()?;
+    let last = frames.into_iter().last()?;
+    let st = last.state?;
     // Only a state that matches the signed checkpoint is a trusted restart point.
-    let note = SignedCheckpoint::parse(&read_checkpoint_text(dir).ok()??).ok()?;
+    let note = SignedCheckpoint::parse(&last.note).ok()?;
     (note.checkpoint.size == st.size && note.checkpoint.root == st.frontier.root()).then_some(st)
 }
 
+/// The latest signed checkpoint's text.
 pub fn read_checkpoint_text(dir: &Path) -> Result<Option<String>, Error> {
-    match std::fs::read_to_string(dir.join("checkpoint")) {
-        Ok(s) => Ok(Some(s)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io("read the checkpoint", e)),
+    Ok(scan_checkpoints(dir)?.0.into_iter().last().map(|c| c.note))
+}
+
+impl Drop for Ledger {
+    /// A handle that appended leaves a checkpoint covering its records.
+    fn drop(&mut self) {
+        if self.dirty.load(std::sync::atomic::Ordering::Relaxed)
+            && let Err(e) = self.checkpoint_now()
+        {
+            eprintln!("airlock: ledger: could not sign a closing checkpoint: {e}");
+        }
     }
 }

@@ -20,7 +20,7 @@ use crate::merkle::{self, Frontier, Hash, leaf_hash};
 use crate::note::{SignedCheckpoint, VerifierKey};
 use crate::read::{Frames, Item};
 use crate::record::{Kind, RECORD_VERSION, parse_rfc3339};
-use crate::store::{INDEX_ENTRY, read_checkpoint_text, read_own_verifier, segment_name};
+use crate::store::{INDEX_ENTRY, checkpoint_history, read_own_verifier, segment_name};
 use crate::{Error, hex, unhex};
 
 #[derive(Debug, Default)]
@@ -170,10 +170,17 @@ pub fn verify(dir: &Path, opts: &VerifyOptions) -> Result<Report, Error> {
                 .into(),
         );
     }
-    let own = match read_checkpoint_text(dir)? {
-        Some(t) => parse_checkpoint(&t, key.as_ref(), "the ledger's checkpoint", &mut c),
-        None => None,
-    };
+    // Every checkpoint the ledger kept must match the tree at its size; the newest one
+    // also bounds how much of the tail could have been cut unseen.
+    let mut history = Vec::new();
+    for t in checkpoint_history(dir)? {
+        if let Some(cp) = parse_checkpoint(&t, key.as_ref(), "a ledger checkpoint", &mut c) {
+            history.push(cp);
+        }
+    }
+    history.sort_by_key(|cp| cp.checkpoint.size);
+    let own = history.last().cloned();
+    let mut history = history.into_iter().peekable();
     c.report.checkpoint_size = own.as_ref().map(|s| s.checkpoint.size);
     let kept = opts
         .kept_checkpoint
@@ -306,6 +313,19 @@ pub fn verify(dir: &Path, opts: &VerifyOptions) -> Result<Report, Error> {
         }
         frontier.push(leaf);
         last = leaf;
+        while let Some(cp) = history.next_if(|cp| cp.checkpoint.size <= frontier.size()) {
+            if cp.checkpoint.size == frontier.size() && frontier.root() != cp.checkpoint.root {
+                c.problem(
+                    Some(expect),
+                    at,
+                    format!(
+                        "the tree over records 0..{} does not match the ledger's signed \
+                         checkpoint at that size: history up to record {expect} was rewritten",
+                        cp.checkpoint.size
+                    ),
+                );
+            }
+        }
         for (cp, label, matched) in [
             (&own, "the ledger's checkpoint", &mut own_matched),
             (&kept, "the kept checkpoint", &mut kept_matched),

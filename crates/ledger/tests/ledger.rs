@@ -89,6 +89,7 @@ fn problems(r: &Report) -> String {
 fn appends_verify_and_reopen() {
     let d = tmp("basic");
     let l = fill(&d, 50);
+    l.checkpoint_now().unwrap();
     let r = check(&d);
     assert!(r.ok(), "{}", problems(&r));
     // Record 0 is the key's creation; 50 proposals follow.
@@ -153,7 +154,7 @@ fn rotation_keeps_one_tree() {
     for i in 0..100 {
         l.append(rec(i)).unwrap();
     }
-    let kept = l.latest_checkpoint().unwrap().unwrap();
+    let kept = l.checkpoint_now().unwrap().unwrap();
     for i in 100..300 {
         l.append(rec(i)).unwrap();
     }
@@ -249,7 +250,7 @@ fn truncated_tail_is_caught_by_the_checkpoint_then_by_the_kept_one() {
     let d = tmp("truncate");
     let l = fill(&d, 20);
     let key = l.verifier_key();
-    let kept = l.latest_checkpoint().unwrap().unwrap();
+    let kept = l.checkpoint_now().unwrap().unwrap();
     drop(l);
     let fs_ = frames(&seg0(&d));
     fs::write(seg0(&d), fs_[..15].concat()).unwrap();
@@ -262,7 +263,7 @@ fn truncated_tail_is_caught_by_the_checkpoint_then_by_the_kept_one() {
     );
     assert_eq!(r.problems[0].index, Some(15));
     // The attacker also removes the ledger's own checkpoint: the kept one still knows.
-    fs::remove_file(d.join("checkpoint")).unwrap();
+    fs::remove_file(d.join("checkpoints")).unwrap();
     let r = anchored(&d, &key, &kept);
     assert!(
         r.problems
@@ -307,7 +308,7 @@ fn rebuilt_chain_without_the_key_is_caught() {
     let d = tmp("rebuild");
     let l = fill(&d, 20);
     let key = l.verifier_key();
-    let kept = l.latest_checkpoint().unwrap().unwrap();
+    let kept = l.checkpoint_now().unwrap().unwrap();
     drop(l);
     rebuild_without(&d, 12);
     // The chain is self-consistent now, but the signed checkpoint's root is not.
@@ -322,7 +323,7 @@ fn rebuilt_chain_without_the_key_is_caught() {
     );
     // Without the key the attacker cannot sign a new checkpoint; deleting it leaves the
     // kept one, which the pinned key vouches for.
-    fs::remove_file(d.join("checkpoint")).unwrap();
+    fs::remove_file(d.join("checkpoints")).unwrap();
     let r = anchored(&d, &key, &kept);
     assert!(!r.ok());
     assert!(
@@ -340,7 +341,7 @@ fn wholesale_forgery_is_caught_only_with_pinned_material() {
     let d = tmp("forge");
     let l = fill(&d, 10);
     let key = l.verifier_key();
-    let kept = l.latest_checkpoint().unwrap().unwrap();
+    let kept = l.checkpoint_now().unwrap().unwrap();
     drop(l);
     // The attacker writes a fresh, self-consistent ledger with a key of their own.
     fs::remove_dir_all(&d).unwrap();
