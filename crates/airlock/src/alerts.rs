@@ -160,7 +160,9 @@ impl Alerts {
 pub fn check_publish_target(t: &str) -> Result<(), String> {
     if let Some(p) = t.strip_prefix("file:") {
         if !Path::new(p).is_absolute() {
-            return Err(format!("publish target {t:?}: the file path must be absolute"));
+            return Err(format!(
+                "publish target {t:?}: the file path must be absolute"
+            ));
         }
         return Ok(());
     }
@@ -200,7 +202,11 @@ pub fn publish_checkpoint(target: &str, text: &str, config: &Config) -> Result<(
             .map_err(|e| format!("{}: {e}", p.display()))?;
         return Ok(());
     }
-    let ca = config.alerts.webhook.as_ref().and_then(|w| w.ca_file.clone());
+    let ca = config
+        .alerts
+        .webhook
+        .as_ref()
+        .and_then(|w| w.ca_file.clone());
     alert::webhook::post_text(target, text, Duration::from_secs(3), ca.as_deref())
         .map_err(|e| e.to_string())
 }

@@ -190,7 +190,7 @@ fn with_request(c: &Checked, request: &str) -> Result<serde_json::Value, serde_j
 
 /// One answer line in `--jsonl` mode, waiting for its batch to be recorded.
 enum Line {
-    Checked(Proposal, Checked, String),
+    Checked(Box<(Proposal, Checked, String)>),
     Error(serde_json::Value),
 }
 
@@ -229,7 +229,9 @@ fn run_jsonl(gate: &Gate, journal: &crate::journal::Journal, a: &CheckArgs) -> E
                     Ok(mut p) => {
                         fill_identity(&mut p, a);
                         match gate.check(&p) {
-                            Ok(c) => Line::Checked(p, c, crate::journal::new_request_id()),
+                            Ok(c) => {
+                                Line::Checked(Box::new((p, c, crate::journal::new_request_id())))
+                            }
                             Err(e) => {
                                 let mut v = error_json(&e.to_string(), p.id.as_deref());
                                 v["line"] = json!(n);
@@ -244,10 +246,10 @@ fn run_jsonl(gate: &Gate, journal: &crate::journal::Journal, a: &CheckArgs) -> E
             let items: Vec<crate::journal::Decided> = batch
                 .iter()
                 .filter_map(|l| match l {
-                    Line::Checked(p, c, r) => Some(crate::journal::Decided {
-                        request: r.clone(),
-                        proposal: p,
-                        checked: c,
+                    Line::Checked(b) => Some(crate::journal::Decided {
+                        request: b.2.clone(),
+                        proposal: &b.0,
+                        checked: &b.1,
                         target: None,
                         grants: &[],
                     }),
@@ -262,9 +264,9 @@ fn run_jsonl(gate: &Gate, journal: &crate::journal::Journal, a: &CheckArgs) -> E
             for l in batch.drain(..) {
                 let v = match (&l, &recorded) {
                     (Line::Error(v), _) => Ok(v.clone()),
-                    (Line::Checked(_, c, r), Ok(_)) => with_request(c, r),
+                    (Line::Checked(b), Ok(_)) => with_request(&b.1, &b.2),
                     // Not recorded: never an allow.
-                    (Line::Checked(p, _, _), Err(e)) => Ok(error_json(e, p.id.as_deref())),
+                    (Line::Checked(b), Err(e)) => Ok(error_json(e, b.0.id.as_deref())),
                 };
                 let written = v.and_then(|v| serde_json::to_writer(&mut out, &v));
                 if written.is_err() || out.write_all(b"\n").is_err() {

@@ -133,7 +133,10 @@ impl Config {
         }
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && std::env::var_os("AIRLOCK_CONFIG").is_none() => {
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && std::env::var_os("AIRLOCK_CONFIG").is_none() =>
+            {
                 return Ok(Config::default());
             }
             Err(e) => return Err(format!("cannot read configuration {}: {e}", path.display())),

@@ -147,7 +147,11 @@ impl Journal {
 
     fn alert_on_recoveries(&self) {
         for r in self.ledger.take_recoveries() {
-            let severity = if r.below_checkpoint { "critical" } else { "warning" };
+            let severity = if r.below_checkpoint {
+                "critical"
+            } else {
+                "warning"
+            };
             let summary = if r.below_checkpoint {
                 format!(
                     "ledger {}: records covered by a signed checkpoint are gone (tampering, not a crash)",
@@ -168,8 +172,16 @@ impl Journal {
                     continue;
                 }
             };
-            self.alerts
-                .raise_direct(self, &subject, None, None, "ledger_recovery", severity, &summary, body);
+            self.alerts.raise_direct(
+                self,
+                &subject,
+                None,
+                None,
+                "ledger_recovery",
+                severity,
+                &summary,
+                body,
+            );
         }
     }
 
@@ -251,7 +263,11 @@ impl Journal {
                     while !c.is_char_boundary(cut) {
                         cut -= 1;
                     }
-                    (Some(sha256_hex(c.as_bytes())), Some(&c[..cut]), cut < c.len())
+                    (
+                        Some(sha256_hex(c.as_bytes())),
+                        Some(&c[..cut]),
+                        cut < c.len(),
+                    )
                 }
                 None => (pv.sha256.clone(), None, false),
             };
@@ -471,15 +487,11 @@ impl Recorder for RunRecorder<'_> {
             }),
         };
         self.redactor.value(&mut body);
-        match self
-            .journal
-            .ledger
-            .append(
-                NewRecord::new(Kind::ExecOutcome, body.clone())
-                    .request(Some(&self.request))
-                    .session(self.session.as_deref()),
-            )
-        {
+        match self.journal.ledger.append(
+            NewRecord::new(Kind::ExecOutcome, body.clone())
+                .request(Some(&self.request))
+                .session(self.session.as_deref()),
+        ) {
             Ok(r) => self.journal.alerts.on_records(
                 self.journal,
                 &[crate::alerts::Raised {

@@ -55,7 +55,10 @@ fn resolve_dir(dir: Option<PathBuf>) -> Result<PathBuf, String> {
         return Ok(d);
     }
     let config = Config::load(None)?;
-    Ok(crate::journal::ledger_dir(&crate::run::state_dir(), &config))
+    Ok(crate::journal::ledger_dir(
+        &crate::run::state_dir(),
+        &config,
+    ))
 }
 
 fn open_entries(
@@ -164,7 +167,10 @@ fn verify_cmd(
         }
     };
     if json {
-        println!("{}", serde_json::json!({"ok": report.ok(), "report": report}));
+        println!(
+            "{}",
+            serde_json::json!({"ok": report.ok(), "report": report})
+        );
     } else {
         println!(
             "{} records in {} segment(s), root {}",
@@ -176,7 +182,10 @@ fn verify_cmd(
         if let Some(s) = report.kept_size {
             println!("kept checkpoint at {s} records: the log extends it");
         }
-        println!("{} executions checked against their verdicts", report.executions);
+        println!(
+            "{} executions checked against their verdicts",
+            report.executions
+        );
         for i in &report.in_progress {
             println!("execution start {i}: still running");
         }
@@ -213,7 +222,11 @@ fn verify_cmd(
 }
 
 fn print_entry(out: &mut impl Write, e: &Entry, leaf: &Hash) -> std::io::Result<()> {
-    writeln!(out, "{}", report::jsonl::to_jsonl_line(e, &ledger::hex(leaf)))
+    writeln!(
+        out,
+        "{}",
+        report::jsonl::to_jsonl_line(e, &ledger::hex(leaf))
+    )
 }
 
 fn show(dir: Option<PathBuf>, index: Vec<u64>, request: Option<String>) -> ExitCode {
@@ -297,8 +310,12 @@ fn search(dir: Option<PathBuf>, f: Filter, limit: Option<usize>) -> ExitCode {
                 return ExitCode::from(EXIT_FAILED);
             }
         };
-        if f.request.as_deref().is_some_and(|r| e.request.as_deref() != Some(r))
-            || f.session.as_deref().is_some_and(|s| e.session.as_deref() != Some(s))
+        if f.request
+            .as_deref()
+            .is_some_and(|r| e.request.as_deref() != Some(r))
+            || f.session
+                .as_deref()
+                .is_some_and(|s| e.session.as_deref() != Some(s))
             || f.kind.as_deref().is_some_and(|k| e.kind.as_str() != k)
             || f.decision.as_deref().is_some_and(|d| {
                 e.kind != ledger::Kind::Verdict

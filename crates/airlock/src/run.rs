@@ -225,11 +225,7 @@ fn secrets_from(specs: &[String]) -> Result<Vec<(String, String)>, String> {
                     .map_err(|_| format!("--secret {spec}: airlock's environment has no {spec}"))?,
             ),
         };
-        if name.is_empty()
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        {
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
             return Err(format!("--secret {name:?}: invalid variable name"));
         }
         if value.len() < 4 {
@@ -513,7 +509,14 @@ pub fn run(a: RunArgs) -> ExitCode {
             // The agent sees the output with injected secrets masked, as the ledger does.
             o.stdout = red.bytes(&o.stdout);
             o.stderr = red.bytes(&o.stderr);
-            report(Some(&c), &o, json_out, kept.as_deref(), Some(&request), &red);
+            report(
+                Some(&c),
+                &o,
+                json_out,
+                kept.as_deref(),
+                Some(&request),
+                &red,
+            );
             exit_for_outcome(&o)
         }
         Err(RunError::Gate(e)) => bad_input(json_out, &e.to_string()),

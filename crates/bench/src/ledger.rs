@@ -35,7 +35,7 @@ fn record(i: u64) -> NewRecord {
     NewRecord::new(
         Kind::Verdict,
         json!({
-            "decision": if i % 3 == 0 { "deny" } else { "allow" },
+            "decision": if i.is_multiple_of(3) { "deny" } else { "allow" },
             "digest": format!("{:064x}", i.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
             "policy_version": "default-2026.11",
             "reasons": [{"verdict": "allow", "rule": "exec.read-only", "op": 0,
@@ -85,7 +85,9 @@ fn single(dir: &Path, n: usize) {
     let (om, op) = (percentile(&mut ours, 0.5), percentile(&mut ours, 0.9));
     let (bm, bp) = (percentile(&mut base, 0.5), percentile(&mut base, 0.9));
     println!("single durable append ({n} appends, interleaved with the baseline)");
-    println!("  airlock append     median {om:.3} ms  p90 {op:.3} ms   (target median <= {TARGET_APPEND_MEDIAN_MS} ms)");
+    println!(
+        "  airlock append     median {om:.3} ms  p90 {op:.3} ms   (target median <= {TARGET_APPEND_MEDIAN_MS} ms)"
+    );
     println!("  pwrite+fdatasync   median {bm:.3} ms  p90 {bp:.3} ms");
     println!("  ratio (median)     {:.2}x the bare sync", om / bm);
     drop(l);
@@ -133,7 +135,12 @@ fn concurrent(dir: &Path, exe: &Path) {
         let kids: Vec<_> = (0..p)
             .map(|_| {
                 Command::new(exe)
-                    .args(["--child-append", &d.to_string_lossy(), &t.to_string(), &per.to_string()])
+                    .args([
+                        "--child-append",
+                        &d.to_string_lossy(),
+                        &t.to_string(),
+                        &per.to_string(),
+                    ])
                     .spawn()
                     .expect("spawn")
             })
@@ -142,7 +149,9 @@ fn concurrent(dir: &Path, exe: &Path) {
             assert!(k.wait().expect("wait").success());
         }
         let rps = (p * t * per) as f64 / start.elapsed().as_secs_f64();
-        println!("  {p} processes x {t} threads  {rps:>9.0} records/s   (target >= {TARGET_CONCURRENT_RPS:.0}; includes process start)");
+        println!(
+            "  {p} processes x {t} threads  {rps:>9.0} records/s   (target >= {TARGET_CONCURRENT_RPS:.0}; includes process start)"
+        );
         let r = ledger::verify::verify(&d, &Default::default()).expect("verify");
         assert!(r.ok(), "{:?}", r.problems);
         let _ = fs::remove_dir_all(&d);
@@ -161,7 +170,8 @@ fn build(d: &Path, n: u64) {
     let mut i = 1;
     while i < n {
         let k = (n - i).min(20_000);
-        l.append_many((i..i + k).map(record).collect()).expect("append");
+        l.append_many((i..i + k).map(record).collect())
+            .expect("append");
         i += k;
     }
 }
@@ -170,7 +180,10 @@ fn verify_speed(dir: &Path, big: u64) {
     let d = dir.join(format!("big-{big}"));
     let t = Instant::now();
     build(&d, big);
-    println!("verify (ledger of {big} records, built in {:.1} s)", t.elapsed().as_secs_f64());
+    println!(
+        "verify (ledger of {big} records, built in {:.1} s)",
+        t.elapsed().as_secs_f64()
+    );
     let bytes: u64 = fs::read_dir(d.join("segments"))
         .expect("segments")
         .map(|e| e.expect("entry").metadata().expect("meta").len())
@@ -198,7 +211,10 @@ fn verify_speed(dir: &Path, big: u64) {
         "  airlock verify      {o:>9.0} records/s ({:.0} MB/s)   (target >= {TARGET_VERIFY_RPS:.0})",
         o * bytes as f64 / big as f64 / 1e6
     );
-    println!("  read + SHA-256 only {b:>9.0} records/s   ratio {:.2}x the baseline's time", b / o);
+    println!(
+        "  read + SHA-256 only {b:>9.0} records/s   ratio {:.2}x the baseline's time",
+        b / o
+    );
 }
 
 fn open_cost(dir: &Path, big: u64) {
@@ -243,7 +259,11 @@ fn memory(dir: &Path, exe: &Path, big: u64) {
     let (large, tl) = child_rss(exe, &d, 0);
     println!("memory while verifying (peak RSS of the verifying process)");
     println!("  {} records   {:>7} KiB  ({ts:.1} s)", big / 10, small);
-    println!("  {big} records   {:>7} KiB  ({tl:.1} s)   ratio {:.2}x for 10x the records", large, large as f64 / small.max(1) as f64);
+    println!(
+        "  {big} records   {:>7} KiB  ({tl:.1} s)   ratio {:.2}x for 10x the records",
+        large,
+        large as f64 / small.max(1) as f64
+    );
     let _ = fs::remove_dir_all(&tenth);
 }
 
@@ -283,7 +303,13 @@ fn main() -> ExitCode {
     }
     fs::create_dir_all(&dir).expect("bench dir");
     let exe = std::env::current_exe().expect("exe");
-    println!("airlock-bench-ledger in {} ({} CPUs)", dir.display(), std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!(
+        "airlock-bench-ledger in {} ({} CPUs)",
+        dir.display(),
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
     single(&dir, appends);
     concurrent(&dir, &exe);
     verify_speed(&dir, big);

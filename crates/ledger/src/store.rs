@@ -260,7 +260,10 @@ pub(crate) fn scan_checkpoints(dir: &Path) -> Result<(Vec<CheckpointFrame>, u64)
         let Decoded::Frame(payload, len) = frame::decode(&data[off..], 1 << 20) else {
             break;
         };
-        let split = payload.iter().position(|b| *b == 0).unwrap_or(payload.len());
+        let split = payload
+            .iter()
+            .position(|b| *b == 0)
+            .unwrap_or(payload.len());
         let Ok(note) = std::str::from_utf8(&payload[..split]) else {
             break;
         };
@@ -275,7 +278,11 @@ pub(crate) fn scan_checkpoints(dir: &Path) -> Result<(Vec<CheckpointFrame>, u64)
 
 /// Every signed checkpoint the ledger keeps, oldest first.
 pub fn checkpoint_history(dir: &Path) -> Result<Vec<String>, Error> {
-    Ok(scan_checkpoints(dir)?.0.into_iter().map(|c| c.note).collect())
+    Ok(scan_checkpoints(dir)?
+        .0
+        .into_iter()
+        .map(|c| c.note)
+        .collect())
 }
 
 /// An exclusive `flock`, waited for up to `timeout` (then the caller fails closed).
