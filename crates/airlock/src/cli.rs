@@ -125,6 +125,22 @@ pub enum LedgerCmd {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Retention: delete whole old segments (bodies), keeping every leaf hash so the
+    /// tree, checkpoints and proofs stay valid. The pruning is itself recorded.
+    Prune {
+        /// Prune segments whose records all come before this index.
+        #[arg(
+            long,
+            conflicts_with = "older_than",
+            required_unless_present = "older_than"
+        )]
+        before: Option<u64>,
+        /// Prune segments whose records are all older than this (e.g. 90d).
+        #[arg(long)]
+        older_than: Option<String>,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Print the ledger's verifier key (to pin it elsewhere).
     PublicKey {
         #[arg(long)]

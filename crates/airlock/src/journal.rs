@@ -219,8 +219,11 @@ impl Journal {
         gate: &gate::Gate,
         red: &Redactor,
     ) -> Result<Vec<(Receipt, Receipt)>, String> {
-        let mut recs = Vec::with_capacity(items.len() * 2);
+        let mut recs = Vec::with_capacity(items.len() * 2 + 1);
         let mut verdicts = Vec::with_capacity(items.len());
+        if let Some(first) = items.first() {
+            self.note_policy(&first.checked.policy_version, &mut recs);
+        }
         for it in items {
             let (proposal, verdict) = self.decided_bodies(it, gate, red);
             let session = it.proposal.session.as_deref();
@@ -236,7 +239,9 @@ impl Journal {
             );
             verdicts.push(verdict);
         }
-        let receipts = self.append(recs)?;
+        let extra = recs.len() - items.len() * 2;
+        let mut receipts = self.append(recs)?;
+        receipts.drain(..extra);
         let mut out = Vec::with_capacity(items.len());
         let mut subjects = Vec::with_capacity(items.len());
         for (i, pair) in receipts.chunks(2).enumerate() {
@@ -290,6 +295,24 @@ impl Journal {
         });
         red.value(&mut proposal);
         (proposal, self.verdict_body(c, gate, red))
+    }
+
+    /// A control record when the policy in force differs from the one last recorded
+    /// (kept beside the ledger), so a policy change is on the record before its first use.
+    fn note_policy(&self, version: &str, recs: &mut Vec<NewRecord>) {
+        let path = self.ledger.dir().join("policy.last");
+        let last = std::fs::read_to_string(&path).unwrap_or_default();
+        if last.trim() == version {
+            return;
+        }
+        recs.push(NewRecord::new(
+            Kind::Control,
+            json!({"event": "policy_changed", "details": {
+                "from": (!last.trim().is_empty()).then(|| last.trim().to_string()),
+                "to": version,
+            }}),
+        ));
+        let _ = std::fs::write(&path, version);
     }
 
     fn verdict_body(&self, c: &Checked, gate: &gate::Gate, red: &Redactor) -> Value {

@@ -111,6 +111,11 @@ pub fn run(c: LedgerCmd) -> ExitCode {
             dir,
         } => export(dir, format, since, from_index),
         LedgerCmd::Checkpoint { out, publish, dir } => checkpoint(dir, out, publish),
+        LedgerCmd::Prune {
+            before,
+            older_than,
+            dir,
+        } => prune(dir, before, older_than),
         LedgerCmd::PublicKey { dir } => match resolve_dir(dir)
             .and_then(|d| ledger::store::read_own_verifier(&d).map_err(|e| e.to_string()))
         {
@@ -432,6 +437,65 @@ fn checkpoint(dir: Option<PathBuf>, out: Option<PathBuf>, publish: bool) -> Exit
         }
     }
     ExitCode::SUCCESS
+}
+
+fn prune(dir: Option<PathBuf>, before: Option<u64>, older_than: Option<String>) -> ExitCode {
+    let config = match Config::load(None) {
+        Ok(c) => c,
+        Err(e) => return bad(&e),
+    };
+    let dir = dir.unwrap_or_else(|| crate::journal::ledger_dir(&crate::run::state_dir(), &config));
+    if !dir.join("segments").is_dir() {
+        return bad(&format!("no ledger at {}", dir.display()));
+    }
+    let before = match (before, older_than) {
+        (Some(b), _) => b,
+        (None, Some(d)) => {
+            let cutoff = match parse_duration(&d) {
+                Ok(s) => now_secs() - s,
+                Err(e) => return bad(&e),
+            };
+            // The first record at or after the cutoff: everything before it may go.
+            let entries = match open_entries(&dir) {
+                Ok(e) => e,
+                Err(e) => return bad(&e),
+            };
+            let mut first = None;
+            for item in entries {
+                match item {
+                    Ok((e, _)) => {
+                        if ledger::record::parse_rfc3339(&e.time).unwrap_or(0.0) >= cutoff {
+                            first = Some(e.index);
+                            break;
+                        }
+                    }
+                    Err(e) => return bad(&e.to_string()),
+                }
+            }
+            first.unwrap_or(u64::MAX)
+        }
+        (None, None) => return bad("give --before INDEX or --older-than DURATION"),
+    };
+    let opts = ledger::Options {
+        segment_bytes: config.ledger.segment_bytes,
+        lock_timeout: std::time::Duration::from_millis(config.ledger.lock_timeout_ms),
+        create: false,
+        ..ledger::Options::default()
+    };
+    let led = match ledger::Ledger::open(&dir, opts) {
+        Ok(l) => l,
+        Err(e) => return bad(&e.to_string()),
+    };
+    match led.prune_before(before) {
+        Ok(first) => {
+            println!("{}", serde_json::json!({"first_kept_index": first}));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("airlock: prune: {e}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
 }
 
 pub fn report(a: ReportArgs) -> ExitCode {

@@ -32,6 +32,10 @@ fn run(ws: &Path, args: &[&str], stdin: &[u8]) -> Output {
         .args(args)
         .current_dir(ws)
         .env("HOME", "/home/tester")
+        .env(
+            "AIRLOCK_STATE",
+            std::env::temp_dir().join(format!("airlock-cli-state-{}", std::process::id())),
+        )
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

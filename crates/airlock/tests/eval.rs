@@ -33,6 +33,11 @@ fn score(files: &[&str]) -> serde_json::Value {
         .arg("2")
         .arg("--summary-json")
         .arg(&summary)
+        // The ledger of these checks goes to a private state directory, not the user's.
+        .env(
+            "AIRLOCK_STATE",
+            std::env::temp_dir().join(format!("airlock-eval-state-{}-{tag}", std::process::id())),
+        )
         .current_dir(&ws);
     if !files.is_empty() {
         cmd.arg("--files");

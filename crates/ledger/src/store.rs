@@ -830,6 +830,57 @@ impl Ledger {
         Ok(())
     }
 
+    /// Retention: deletes whole segments whose records all come before `index` (never the
+    /// segment being written). The index keeps every leaf hash, so the tree, the
+    /// checkpoints and proofs stay valid; only bodies go. The pruning is recorded first.
+    /// Returns the first index still held in full.
+    pub fn prune_before(&self, index: u64) -> Result<u64, Error> {
+        let plan = |this: &Ledger| -> Result<(Vec<u64>, u64), Error> {
+            let segs = list_segments(&this.dir)?;
+            let mut files = this.files.lock().expect("files lock");
+            let (st, events) = this.load_state(&mut files)?;
+            files.recoveries.extend(events);
+            let mut gone = Vec::new();
+            for w in segs.windows(2) {
+                if w[1] <= index && w[0] != st.seg_start {
+                    gone.push(w[0]);
+                }
+            }
+            let first_kept = segs
+                .iter()
+                .copied()
+                .find(|s| !gone.contains(s))
+                .unwrap_or(0);
+            Ok((gone, first_kept))
+        };
+        let (gone, first_kept) = {
+            let _g = Flock::acquire(&self.lock, self.opts.lock_timeout, "prune the ledger")?;
+            plan(self)?
+        };
+        if gone.is_empty() {
+            return Ok(first_kept);
+        }
+        // Checkpoint first, so a signed root covers the leaf hashes that outlive the bodies.
+        self.append(NewRecord::new(
+            Kind::Control,
+            serde_json::json!({"event": "pruned", "details": {
+                "before": first_kept,
+                "segments": gone.iter().map(|s| segment_name(*s)).collect::<Vec<_>>(),
+            }}),
+        ))?;
+        self.checkpoint_now()?;
+        let _g = Flock::acquire(&self.lock, self.opts.lock_timeout, "prune the ledger")?;
+        let (again, first_kept) = plan(self)?;
+        for s in again.iter().filter(|s| gone.contains(s)) {
+            std::fs::remove_file(self.dir.join("segments").join(segment_name(*s)))
+                .map_err(|e| Error::io("remove a pruned segment", e))?;
+        }
+        fsync_dir(&self.dir.join("segments"))?;
+        let mut files = self.files.lock().expect("files lock");
+        files.seg = None;
+        Ok(first_kept)
+    }
+
     /// Signs a checkpoint over everything appended so far (syncing first if needed),
     /// unless the latest one already covers it. Returns the latest checkpoint's text.
     pub fn checkpoint_now(&self) -> Result<Option<String>, Error> {

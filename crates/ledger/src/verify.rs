@@ -55,6 +55,8 @@ pub struct Report {
     /// Size of the kept checkpoint the log was proven to extend.
     pub kept_size: Option<u64>,
     pub executions: u64,
+    /// Records before this index were pruned (bodies gone, leaf hashes kept).
+    pub pruned: u64,
     /// Starts whose run is still going on this host (not a problem).
     pub in_progress: Vec<u64>,
     pub problems: Vec<Problem>,
@@ -204,6 +206,57 @@ pub fn verify(dir: &Path, opts: &VerifyOptions) -> Result<Report, Error> {
     let mut kept_matched = false;
     let mut own_matched = false;
     let mut broken = false;
+    // Retention: records before the first segment kept were pruned. Their leaf hashes
+    // stay in the index; the signed roots below are what vouch for them.
+    let pruned = frames.segments().first().copied().unwrap_or(0);
+    if pruned > 0 {
+        let Some(r) = index_file.as_mut() else {
+            c.problem(None, None, format!("records 0..{pruned} were pruned and the index that keeps their leaf hashes is missing"));
+            return Ok(c.report);
+        };
+        for i in 0..pruned {
+            let mut ent = [0u8; INDEX_ENTRY as usize];
+            if r.read_exact(&mut ent).is_err() {
+                c.problem(
+                    Some(i),
+                    None,
+                    "the index ends inside the pruned records".into(),
+                );
+                return Ok(c.report);
+            }
+            let leaf: Hash = ent[..32].try_into().expect("32");
+            frontier.push(leaf);
+            last = leaf;
+            for (cp, matched) in [(&kept, &mut kept_matched)] {
+                if let Some(cp) = cp
+                    && cp.checkpoint.size == frontier.size()
+                {
+                    if frontier.root() == cp.checkpoint.root {
+                        *matched = true;
+                    } else {
+                        c.problem(Some(i), None, format!("the kept checkpoint at {} records does not match the leaf hashes kept for pruned records", cp.checkpoint.size));
+                    }
+                }
+            }
+            while let Some(cp) = history.next_if(|cp| cp.checkpoint.size <= frontier.size()) {
+                if cp.checkpoint.size == frontier.size() && frontier.root() != cp.checkpoint.root {
+                    c.problem(Some(i), None, format!("the signed checkpoint at {} records does not match the leaf hashes kept for pruned records", cp.checkpoint.size));
+                }
+            }
+        }
+        c.report.notes.push(format!(
+            "records 0..{pruned} were pruned: their bodies are gone; their leaf hashes are \
+             kept and covered by the signed roots checked here"
+        ));
+        if own.as_ref().is_none_or(|o| o.checkpoint.size < pruned) && kept.is_none() {
+            c.problem(
+                None,
+                None,
+                format!("no signed checkpoint covers the {pruned} pruned records' leaf hashes"),
+            );
+        }
+    }
+    c.report.pruned = pruned;
     for item in frames.by_ref() {
         let (segment, offset, payload) = match item? {
             Item::Record {
@@ -281,7 +334,7 @@ pub fn verify(dir: &Path, opts: &VerifyOptions) -> Result<Report, Error> {
                             .ok()
                             .and_then(|w| w.body.get("start_index").and_then(|v| v.as_u64()));
                         match start {
-                            Some(s) if open_starts.remove(&s) => {}
+                            Some(s) if open_starts.remove(&s) || s < pruned => {}
                             Some(s) => c.problem(
                                 Some(expect),
                                 at,
@@ -320,8 +373,13 @@ pub fn verify(dir: &Path, opts: &VerifyOptions) -> Result<Report, Error> {
                     at,
                     format!(
                         "the tree over records 0..{} does not match the ledger's signed \
-                         checkpoint at that size: history up to record {expect} was rewritten",
-                        cp.checkpoint.size
+                         checkpoint at that size: history up to record {expect} was rewritten{}",
+                        cp.checkpoint.size,
+                        if pruned > 0 {
+                            " (or the leaf hashes kept for pruned records were changed)"
+                        } else {
+                            ""
+                        }
                     ),
                 );
             }
@@ -451,6 +509,10 @@ fn check_start(
         c.problem(Some(index), at, "execution start cites no verdict".into());
         return;
     };
+    let pruned = c.report.pruned;
+    if vi < pruned {
+        return;
+    }
     let verdict = match cited_record(c.dir, vi, &vleaf, index) {
         Ok(v) => v,
         Err(e) => {
