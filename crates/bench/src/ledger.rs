@@ -280,10 +280,15 @@ fn main() -> ExitCode {
         let d = PathBuf::from(&args[2]);
         let r = ledger::verify::verify(&d, &Default::default()).expect("verify");
         assert!(r.ok());
-        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: getrusage fills the struct we own.
-        unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
-        println!("{}", ru.ru_maxrss);
+        // VmHWM is this process image's own peak (ru_maxrss would carry the parent's
+        // peak across fork and exec).
+        let status = fs::read_to_string("/proc/self/status").expect("status");
+        let hwm = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        println!("{hwm}");
         return ExitCode::SUCCESS;
     }
     let mut dir = std::env::temp_dir().join("airlock-bench-ledger");

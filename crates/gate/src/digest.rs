@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use crate::scripts::ScriptRecord;
 
 /// Bumped whenever the digested fields or their encoding change.
-pub const DIGEST_VERSION: u32 = 1;
+pub const DIGEST_VERSION: u32 = 2;
 
 pub struct DigestInput<'a> {
     pub lang: &'a str,
@@ -21,6 +21,10 @@ pub struct DigestInput<'a> {
     pub scripts: &'a [ScriptRecord],
     /// Host grants, sorted and deduplicated by the caller.
     pub grants: &'a [String],
+    /// The inputs behind the code: (source, trust, SHA-256 of the content or null).
+    pub provenance: &'a [(String, &'static str, Option<String>)],
+    /// Who asked: (agent, session); `None` when neither is known.
+    pub requester: Option<(Option<&'a str>, Option<&'a str>)>,
 }
 
 pub fn proposal_digest(d: &DigestInput) -> String {
@@ -51,7 +55,38 @@ pub fn canonical_json(d: &DigestInput) -> String {
     jcs_str(&mut o, d.lang);
     o.push_str(",\"policy_version\":");
     jcs_str(&mut o, d.policy_version);
-    o.push_str(",\"provenance\":[],\"requester\":null,\"scripts\":[");
+    o.push_str(",\"provenance\":[");
+    for (i, (source, trust, sha)) in d.provenance.iter().enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        o.push_str("{\"sha256\":");
+        match sha {
+            Some(h) => jcs_str(&mut o, h),
+            None => o.push_str("null"),
+        }
+        o.push_str(",\"source\":");
+        jcs_str(&mut o, source);
+        o.push_str(",\"trust\":");
+        jcs_str(&mut o, trust);
+        o.push('}');
+    }
+    o.push_str("],\"requester\":");
+    match d.requester {
+        None => o.push_str("null"),
+        Some((agent, session)) => {
+            let opt = |o: &mut String, v: Option<&str>| match v {
+                Some(v) => jcs_str(o, v),
+                None => o.push_str("null"),
+            };
+            o.push_str("{\"agent\":");
+            opt(&mut o, agent);
+            o.push_str(",\"session\":");
+            opt(&mut o, session);
+            o.push('}');
+        }
+    }
+    o.push_str(",\"scripts\":[");
     for (i, s) in d.scripts.iter().enumerate() {
         if i > 0 {
             o.push(',');
@@ -117,14 +152,35 @@ mod tests {
         workspace: &'a str,
         target: Option<&'a str>,
         grants: &'a [String],
-        provenance: [&'a str; 0],
-        requester: Option<&'a str>,
+        provenance: Vec<Prov<'a>>,
+        requester: Option<Req<'a>>,
         policy_version: &'a str,
         scripts: &'a [ScriptRecord],
     }
 
+    #[derive(Serialize)]
+    struct Prov<'a> {
+        source: &'a str,
+        trust: &'a str,
+        sha256: Option<&'a str>,
+    }
+
+    #[derive(Serialize)]
+    struct Req<'a> {
+        agent: Option<&'a str>,
+        session: Option<&'a str>,
+    }
+
     #[test]
     fn writer_matches_a_general_jcs_serializer() {
+        let prov = vec![
+            (
+                "url:https://x/\"y\"".to_string(),
+                "untrusted",
+                Some("cd".repeat(32)),
+            ),
+            ("user".to_string(), "trusted", None),
+        ];
         let scripts = [
             ScriptRecord {
                 path: "/w/a \"b\".sh".into(),
@@ -156,6 +212,8 @@ mod tests {
                     policy_version: "sha256:00",
                     scripts: sc,
                     grants: &grants,
+                    provenance: if sc.is_empty() { &[] } else { &prov },
+                    requester: (!sc.is_empty()).then_some((Some("claude\u{1}"), None)),
                 };
                 let oracle = Oracle {
                     version: DIGEST_VERSION,
@@ -165,8 +223,16 @@ mod tests {
                     workspace: d.workspace,
                     target: None,
                     grants: d.grants,
-                    provenance: [],
-                    requester: None,
+                    provenance: d
+                        .provenance
+                        .iter()
+                        .map(|(s, t, h)| Prov {
+                            source: s,
+                            trust: t,
+                            sha256: h.as_deref(),
+                        })
+                        .collect(),
+                    requester: d.requester.map(|(agent, session)| Req { agent, session }),
                     policy_version: d.policy_version,
                     scripts: d.scripts,
                 };

@@ -223,6 +223,27 @@ impl Gate {
         grant_list.sort();
         grant_list.dedup();
         let decision: Decision = self.bound.decide(&analysis.ops, grants);
+        // The inputs and the requester enter the digest: an approval for code driven by
+        // one input does not carry over to the same code driven by another.
+        let provenance: Vec<(String, &'static str, Option<String>)> = p
+            .provenance
+            .iter()
+            .map(|pv| {
+                let sha = match &pv.content {
+                    Some(c) => Some(digest::hex(&<sha2::Sha256 as sha2::Digest>::digest(
+                        c.as_bytes(),
+                    ))),
+                    None => pv.sha256.as_ref().map(|h| h.to_ascii_lowercase()),
+                };
+                let trust = match pv.trust {
+                    Trust::Trusted => "trusted",
+                    Trust::Untrusted => "untrusted",
+                };
+                (pv.source.clone(), trust, sha)
+            })
+            .collect();
+        let requester = (p.agent.is_some() || p.session.is_some())
+            .then_some((p.agent.as_deref(), p.session.as_deref()));
         let digest = digest::proposal_digest(&digest::DigestInput {
             lang: lang.as_str(),
             code: &p.code,
@@ -231,6 +252,8 @@ impl Gate {
             policy_version: &self.policy().version,
             scripts: &scripts,
             grants: &grant_list,
+            provenance: &provenance,
+            requester,
         });
         Ok(Checked {
             id: p.id.clone(),
