@@ -471,3 +471,61 @@ fn report_and_exports_come_out() {
     assert_eq!(first["index"], 2);
     let _ = Stdio::null();
 }
+
+#[test]
+fn checkpoints_are_published_to_a_file_and_an_http_endpoint() {
+    let e = Env::new("publish");
+    let (url, got) = webhook_server();
+    let file = e.root.join("witness/airlock.checkpoint");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    e.config(&format!(
+        "[ledger]\npublish = [\"file:{}\", \"{url}\"]\n[alerts.stderr]\nenabled = false\n",
+        file.display()
+    ));
+    let ws = e.ws();
+    let o = e.run(&[
+        "check",
+        "--workspace",
+        ws.to_str().unwrap(),
+        "--lang",
+        "bash",
+        "--code",
+        "ls",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let published = std::fs::read_to_string(&file).unwrap();
+    let latest = String::from_utf8(e.run(&["ledger", "checkpoint"]).stdout).unwrap();
+    assert_eq!(published, latest);
+    // The checkpoint covers every record the check wrote (key, policy, proposal, verdict).
+    assert_eq!(published.lines().nth(1), Some("4"), "{published}");
+    let reqs = got.lock().unwrap().clone();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(String::from_utf8_lossy(&reqs[0].1), published);
+    // And it anchors a later verify: the log only grew past it.
+    e.run(&[
+        "check",
+        "--workspace",
+        ws.to_str().unwrap(),
+        "--lang",
+        "bash",
+        "--code",
+        "pwd",
+    ]);
+    let key = e.root.join("ledger.pub");
+    std::fs::write(&key, e.run(&["ledger", "public-key"]).stdout).unwrap();
+    let kept = e.root.join("kept");
+    std::fs::write(&kept, &published).unwrap();
+    let v = e.run(&[
+        "ledger",
+        "verify",
+        "--checkpoint",
+        kept.to_str().unwrap(),
+        "--public-key",
+        key.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&v.stdout);
+    assert!(
+        v.status.success() && text.contains("consistency proof"),
+        "{text}"
+    );
+}
