@@ -292,6 +292,7 @@ impl<'a> Flock<'a> {
     fn acquire(f: &'a File, timeout: Duration, what: &str) -> Result<Flock<'a>, Error> {
         let start = Instant::now();
         let mut pause = Duration::from_micros(20);
+        let mut spins = 0;
         loop {
             // SAFETY: flock on a file descriptor we own.
             if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
@@ -308,9 +309,14 @@ impl<'a> Flock<'a> {
                     timeout.as_secs_f64()
                 )));
             }
+            // The lock is held for tens of microseconds per batch: yield a few times
+            // first, then sleep briefly (a long sleep costs more latency than polls cost CPU).
+            if spins < 20 {
+                spins += 1;
+                std::thread::yield_now();
+                continue;
+            }
             std::thread::sleep(pause);
-            // Short pauses: the lock is held for tens of microseconds per batch, so a long
-            // sleep costs far more latency than the extra polls cost CPU.
             pause = (pause * 2).min(Duration::from_micros(200));
         }
     }
@@ -754,14 +760,40 @@ impl Ledger {
     /// another writer's sync already covered them; then signs a checkpoint over `w` if the
     /// last one is older than the interval.
     fn make_durable(&self, w: &Written) -> Result<(), Error> {
+        {
+            let _g = Flock::acquire(&self.sync, self.opts.lock_timeout, "sync the ledger")?;
+            let mut m = read_marker(&self.sync, &self.boot);
+            if m.seg_start > w.seg_start || (m.seg_start == w.seg_start && m.synced >= w.end) {
+                return self.checkpoint_if_due(&mut m, w);
+            }
+        }
+        // The sync itself runs outside the lock: processes syncing at once share the
+        // file system's journal commit instead of queueing behind each other.
+        let len = w
+            .seg
+            .metadata()
+            .map_err(|e| Error::io("stat the segment", e))?
+            .len();
+        w.seg
+            .sync_data()
+            .map_err(|e| Error::io("sync the ledger", e))?;
         let _g = Flock::acquire(&self.sync, self.opts.lock_timeout, "sync the ledger")?;
         let mut m = read_marker(&self.sync, &self.boot);
-        self.sync_through(&mut m, w.seg_start, &w.seg, w.end)?;
+        if m.seg_start == w.seg_start && m.synced < len {
+            m.synced = len;
+            write_marker(&self.sync, &self.boot, m)?;
+        }
+        self.checkpoint_if_due(&mut m, w)
+    }
+
+    /// Under the sync lock, after `w` is durable: signs a checkpoint over it if the last
+    /// one is older than the interval.
+    fn checkpoint_if_due(&self, m: &mut SyncMarker, w: &Written) -> Result<(), Error> {
         self.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
         let due = now_ms().saturating_sub(m.checkpoint_ms)
             >= self.opts.checkpoint_interval.as_millis() as u64;
         if w.state.size > m.checkpoint_size && due {
-            self.write_checkpoint(&mut m, &w.state)?;
+            self.write_checkpoint(m, &w.state)?;
         }
         Ok(())
     }
