@@ -145,7 +145,7 @@ impl Journal {
         Ok(j)
     }
 
-    fn alert_on_recoveries(&self) {
+    pub fn alert_on_recoveries(&self) {
         for r in self.ledger.take_recoveries() {
             let severity = if r.below_checkpoint {
                 "critical"
@@ -185,9 +185,11 @@ impl Journal {
         }
     }
 
-    /// Appends records and raises the alerts the last of them calls for.
+    /// Appends records; alerts on any repair the append had to make first.
     fn append(&self, recs: Vec<NewRecord>) -> Result<Vec<Receipt>, String> {
-        self.ledger.append_many(recs).map_err(|e| e.to_string())
+        let r = self.ledger.append_many(recs).map_err(|e| e.to_string());
+        self.alert_on_recoveries();
+        r
     }
 
     /// Records a proposal and its verdict (contiguous, durable); raises alerts.
@@ -221,9 +223,9 @@ impl Journal {
     ) -> Result<Vec<(Receipt, Receipt)>, String> {
         let mut recs = Vec::with_capacity(items.len() * 2 + 1);
         let mut verdicts = Vec::with_capacity(items.len());
-        if let Some(first) = items.first() {
-            self.note_policy(&first.checked.policy_version, &mut recs);
-        }
+        let policy_seen = items
+            .first()
+            .and_then(|first| self.note_policy(&first.checked.policy_version, &mut recs));
         for it in items {
             let (proposal, verdict) = self.decided_bodies(it, gate, red);
             let session = it.proposal.session.as_deref();
@@ -242,6 +244,9 @@ impl Journal {
         let extra = recs.len() - items.len() * 2;
         let mut receipts = self.append(recs)?;
         receipts.drain(..extra);
+        if let Some((path, version)) = policy_seen {
+            let _ = std::fs::write(path, version);
+        }
         let mut out = Vec::with_capacity(items.len());
         let mut subjects = Vec::with_capacity(items.len());
         for (i, pair) in receipts.chunks(2).enumerate() {
@@ -299,11 +304,12 @@ impl Journal {
 
     /// A control record when the policy in force differs from the one last recorded
     /// (kept beside the ledger), so a policy change is on the record before its first use.
-    fn note_policy(&self, version: &str, recs: &mut Vec<NewRecord>) {
+    /// Returns the marker to write once the record is durable.
+    fn note_policy(&self, version: &str, recs: &mut Vec<NewRecord>) -> Option<(PathBuf, String)> {
         let path = self.ledger.dir().join("policy.last");
         let last = std::fs::read_to_string(&path).unwrap_or_default();
         if last.trim() == version {
-            return;
+            return None;
         }
         recs.push(NewRecord::new(
             Kind::Control,
@@ -312,7 +318,7 @@ impl Journal {
                 "to": version,
             }}),
         ));
-        let _ = std::fs::write(&path, version);
+        Some((path, version.to_string()))
     }
 
     fn verdict_body(&self, c: &Checked, gate: &gate::Gate, red: &Redactor) -> Value {
@@ -480,6 +486,7 @@ impl Recorder for RunRecorder<'_> {
                     .session(self.session.as_deref()),
             )
             .map_err(|e| format!("{e}: not running anything unrecorded"))?;
+        self.journal.alert_on_recoveries();
         self.start = Some(r);
         Ok(())
     }
@@ -527,5 +534,6 @@ impl Recorder for RunRecorder<'_> {
             ),
             Err(e) => self.failed = Some(e.to_string()),
         }
+        self.journal.alert_on_recoveries();
     }
 }

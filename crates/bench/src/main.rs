@@ -749,6 +749,13 @@ fn run() -> Result<(), String> {
 }
 
 fn main() {
+    // The `airlock check` processes record every verdict in the ledger: a scratch state
+    // directory keeps that out of the user's (and starts each bench from an empty one).
+    if std::env::var_os("AIRLOCK_STATE").is_none() {
+        let d = std::env::temp_dir().join(format!("airlock-bench-state-{}", std::process::id()));
+        // SAFETY: set before any thread starts.
+        unsafe { std::env::set_var("AIRLOCK_STATE", &d) };
+    }
     if let Err(e) = run() {
         eprintln!("airlock-bench: {e}\n\n{USAGE}");
         std::process::exit(2);

@@ -202,8 +202,11 @@ pub struct SignedCheckpoint {
 impl SignedCheckpoint {
     pub fn parse(text: &str) -> Result<SignedCheckpoint, NoteError> {
         let m = |s: &str| NoteError::Malformed(s.to_string());
+        if text.len() > 1 << 16 || text.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(m("too long, or contains control characters"));
+        }
         let (body, sigs) = text
-            .split_once("\n\n")
+            .rsplit_once("\n\n")
             .ok_or_else(|| m("no blank line between the checkpoint and its signatures"))?;
         let body = format!("{body}\n");
         let mut lines = body.lines();
@@ -214,7 +217,8 @@ impl SignedCheckpoint {
         let size: u64 = lines
             .next()
             .and_then(|s| {
-                (s == "0" || !s.starts_with('0')).then_some(())?;
+                let digits = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+                (digits && (s == "0" || !s.starts_with('0'))).then_some(())?;
                 s.parse().ok()
             })
             .ok_or_else(|| m("bad tree size"))?;
@@ -254,19 +258,24 @@ impl SignedCheckpoint {
     pub fn verify(&self, key: &VerifierKey) -> Result<(), NoteError> {
         let public = key.key.to_bytes();
         let want = key_hash(&key.name, &public);
-        let mut seen = false;
+        // Every signature by this key must verify (a bad one beside a good one rejects
+        // the note, as the specification advises).
+        let mut good = false;
         for (name, raw) in &self.signatures {
-            if name != &key.name || raw.len() != 68 || raw[..4] != want {
+            if name != &key.name || raw.len() < 4 || raw[..4] != want {
                 continue;
             }
-            seen = true;
-            let sig = ed25519_dalek::Signature::from_bytes(raw[4..].try_into().expect("64"));
-            if key.key.verify(self.body.as_bytes(), &sig).is_ok() {
-                return Ok(());
+            let ok = raw.len() == 68 && {
+                let sig = ed25519_dalek::Signature::from_bytes(raw[4..].try_into().expect("64"));
+                key.key.verify(self.body.as_bytes(), &sig).is_ok()
+            };
+            if !ok {
+                return Err(NoteError::BadSignature(key.name.clone()));
             }
+            good = true;
         }
-        if seen {
-            Err(NoteError::BadSignature(key.name.clone()))
+        if good {
+            Ok(())
         } else {
             Err(NoteError::NoSignature(key.name.clone()))
         }
@@ -302,5 +311,16 @@ mod tests {
         let p = SignedCheckpoint::parse(&other.sign(&c)).unwrap();
         assert!(p.verify(&v).is_err());
         assert!(VerifierKey::parse("a+00000000+AQ==").is_err());
+        // A bad signature by the key beside a good one rejects the note.
+        let note = k.sign(&c);
+        let sig_line = note.lines().last().unwrap().to_string();
+        let mut bad_line = sig_line.clone();
+        let last = bad_line.pop().unwrap();
+        bad_line.push(if last == 'A' { 'B' } else { 'A' });
+        let doubled = format!("{note}{bad_line}\n");
+        let p = SignedCheckpoint::parse(&doubled).unwrap();
+        assert!(p.verify(&v).is_err());
+        // Sizes are plain decimal digits.
+        assert!(SignedCheckpoint::parse(&note.replace("\n12\n", "\n+12\n")).is_err());
     }
 }

@@ -148,6 +148,9 @@ impl State {
     }
 }
 
+const FORKED_MSG: &str = "records covered by a signed checkpoint are gone (see FORKED in the \
+ledger directory); signing is stopped until an operator has investigated and removed FORKED";
+
 pub fn segment_name(start: u64) -> String {
     format!("{start:020}.seg")
 }
@@ -198,9 +201,12 @@ struct SyncMarker {
     checkpoint_end: u64,
     /// When the last checkpoint was signed (ms since the epoch).
     checkpoint_ms: u64,
+    /// Bumped whenever bytes are cut from a segment: a length read before a cut must not
+    /// be recorded as durable after it.
+    cuts: u64,
 }
 
-const MARKER: usize = 80;
+const MARKER: usize = 88;
 
 fn read_marker(f: &File, boot: &[u8; 36]) -> SyncMarker {
     let mut b = [0u8; MARKER];
@@ -213,6 +219,7 @@ fn read_marker(f: &File, boot: &[u8; 36]) -> SyncMarker {
             checkpoint_size: u(&b, 56),
             checkpoint_end: u(&b, 64),
             checkpoint_ms: u(&b, 72),
+            cuts: u(&b, 80),
         },
         _ => SyncMarker::default(),
     }
@@ -227,6 +234,7 @@ fn write_marker(f: &File, boot: &[u8; 36], m: SyncMarker) -> Result<(), Error> {
         (56, m.checkpoint_size),
         (64, m.checkpoint_end),
         (72, m.checkpoint_ms),
+        (80, m.cuts),
     ] {
         b[o..o + 8].copy_from_slice(&v.to_le_bytes());
     }
@@ -249,7 +257,13 @@ pub(crate) struct CheckpointFrame {
 
 /// Every whole checkpoint frame in order, and where the whole frames end.
 pub(crate) fn scan_checkpoints(dir: &Path) -> Result<(Vec<CheckpointFrame>, u64), Error> {
-    let data = match std::fs::read(dir.join("checkpoints")) {
+    let path = dir.join("checkpoints");
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() > 64 << 20) {
+        return Err(Error::Corrupt(
+            "the checkpoint log is over 64 MiB (it is compacted at 4 MiB)".into(),
+        ));
+    }
+    let data = match std::fs::read(&path) {
         Ok(d) => d,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
         Err(e) => return Err(Error::io("read the checkpoints", e)),
@@ -285,11 +299,19 @@ pub fn checkpoint_history(dir: &Path) -> Result<Vec<String>, Error> {
         .collect())
 }
 
-/// An exclusive `flock`, waited for up to `timeout` (then the caller fails closed).
-struct Flock<'a>(&'a File);
+/// An exclusive `flock` on a descriptor of its own, waited for up to `timeout` (then the
+/// caller fails closed). Its own descriptor: `flock` excludes open file descriptions, so
+/// two threads sharing one descriptor would both "hold" the lock.
+struct Flock(File);
 
-impl<'a> Flock<'a> {
-    fn acquire(f: &'a File, timeout: Duration, what: &str) -> Result<Flock<'a>, Error> {
+impl Flock {
+    fn acquire(path: &Path, timeout: Duration, what: &str) -> Result<Flock, Error> {
+        let f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
+            .open(path)
+            .map_err(|e| Error::io(what, e))?;
         let start = Instant::now();
         let mut pause = Duration::from_micros(20);
         let mut spins = 0;
@@ -322,7 +344,7 @@ impl<'a> Flock<'a> {
     }
 }
 
-impl Drop for Flock<'_> {
+impl Drop for Flock {
     fn drop(&mut self) {
         // SAFETY: unlocking a descriptor we own.
         unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
@@ -359,7 +381,6 @@ pub struct Ledger {
     dir: PathBuf,
     opts: Options,
     key: SignerKey,
-    lock: File,
     sync: File,
     /// Records were appended since the last checkpoint this handle signed.
     dirty: std::sync::atomic::AtomicBool,
@@ -446,20 +467,20 @@ impl Ledger {
                 .create(&d)
                 .map_err(|e| Error::io(&format!("create {}", d.display()), e))?;
         }
-        let lock = open_rw(&dir.join("lock"), 0o600).map_err(|e| Error::io("open lock", e))?;
+        // The writer lock's file; each acquisition opens its own descriptor.
+        drop(open_rw(&dir.join("lock"), 0o600).map_err(|e| Error::io("open lock", e))?);
         let sync = open_rw(&dir.join("sync"), 0o600).map_err(|e| Error::io("open sync", e))?;
         let index = open_rw(&dir.join("index"), 0o600).map_err(|e| Error::io("open index", e))?;
         let head = open_rw(&dir.join("head"), 0o600).map_err(|e| Error::io("open head", e))?;
 
         let (key, created) = {
-            let _g = Flock::acquire(&lock, opts.lock_timeout, "open the ledger")?;
+            let _g = Flock::acquire(&dir.join("lock"), opts.lock_timeout, "open the ledger")?;
             Self::load_or_create_key(dir)?
         };
         let ledger = Ledger {
             dir: dir.to_path_buf(),
             opts,
             key,
-            lock,
             sync,
             dirty: std::sync::atomic::AtomicBool::new(false),
             boot: boot_id(),
@@ -482,7 +503,11 @@ impl Ledger {
             ))?;
         } else {
             // Run recovery now, so a damaged ledger is reported at open, not first append.
-            let _g = Flock::acquire(&ledger.lock, ledger.opts.lock_timeout, "open the ledger")?;
+            let _g = Flock::acquire(
+                &ledger.dir.join("lock"),
+                ledger.opts.lock_timeout,
+                "open the ledger",
+            )?;
             let mut files = ledger.files.lock().expect("files lock");
             let (_, events) = ledger.load_state(&mut files)?;
             if !events.is_empty() {
@@ -603,7 +628,12 @@ impl Ledger {
                     let batch = std::mem::take(&mut q.pending);
                     drop(q);
                     let tickets: Vec<u64> = batch.iter().map(|(t, _)| *t).collect();
-                    let result = self.commit(batch.into_iter().map(|(_, p)| p).collect());
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        self.commit(batch.into_iter().map(|(_, p)| p).collect())
+                    }))
+                    .unwrap_or_else(|_| {
+                        Err(Error::Corrupt("internal error while appending".into()))
+                    });
                     q = self.queue.lock().expect("queue lock");
                     match result {
                         Ok(receipts) => {
@@ -630,7 +660,11 @@ impl Ledger {
     /// Writes a batch under the writer lock, then makes it durable.
     fn commit(&self, batch: Vec<Prepared>) -> Result<Vec<Receipt>, Error> {
         let written = {
-            let _g = Flock::acquire(&self.lock, self.opts.lock_timeout, "append to the ledger")?;
+            let _g = Flock::acquire(
+                &self.dir.join("lock"),
+                self.opts.lock_timeout,
+                "append to the ledger",
+            )?;
             let mut files = self.files.lock().expect("files lock");
             let (state, events) = self.load_state(&mut files)?;
             let mut all = Vec::new();
@@ -697,8 +731,19 @@ impl Ledger {
                 .map_err(|e| Error::io("sync a closed segment", e))?;
             st.seg_start = st.size;
             st.seg_len = 0;
-            let _ = self.segment_file(files, st.seg_start, true)?;
-            let _g = Flock::acquire(&self.sync, self.opts.lock_timeout, "rotate the ledger")?;
+            let next = self.segment_file(files, st.seg_start, true)?;
+            if next.metadata().map(|m| m.len()).unwrap_or(1) != 0 {
+                return Err(Error::Corrupt(format!(
+                    "segment {} already holds data the head does not know; refusing to \
+                     write over it",
+                    segment_name(st.seg_start)
+                )));
+            }
+            let _g = Flock::acquire(
+                &self.dir.join("sync"),
+                self.opts.lock_timeout,
+                "rotate the ledger",
+            )?;
             let mut m = read_marker(&self.sync, &self.boot);
             m.seg_start = st.seg_start;
             m.synced = 0;
@@ -734,8 +779,21 @@ impl Ledger {
             st.size += 1;
         }
         if let Err(e) = seg.write_all_at(&buf, start_len) {
-            // Leave no partial record behind: cut back to where this batch began.
+            // Leave no partial record behind: cut back to where this batch began, and let
+            // no one count the cut bytes as synced.
             let _ = seg.set_len(start_len);
+            if let Ok(_g) = Flock::acquire(
+                &self.dir.join("sync"),
+                self.opts.lock_timeout,
+                "sync the ledger",
+            ) {
+                let mut m = read_marker(&self.sync, &self.boot);
+                if m.seg_start == st.seg_start {
+                    m.synced = m.synced.min(start_len);
+                }
+                m.cuts += 1;
+                let _ = write_marker(&self.sync, &self.boot, m);
+            }
             return Err(Error::io("write to the ledger", e));
         }
         st.seg_len = start_len + buf.len() as u64;
@@ -760,13 +818,18 @@ impl Ledger {
     /// another writer's sync already covered them; then signs a checkpoint over `w` if the
     /// last one is older than the interval.
     fn make_durable(&self, w: &Written) -> Result<(), Error> {
-        {
-            let _g = Flock::acquire(&self.sync, self.opts.lock_timeout, "sync the ledger")?;
+        let cuts = {
+            let _g = Flock::acquire(
+                &self.dir.join("sync"),
+                self.opts.lock_timeout,
+                "sync the ledger",
+            )?;
             let mut m = read_marker(&self.sync, &self.boot);
             if m.seg_start > w.seg_start || (m.seg_start == w.seg_start && m.synced >= w.end) {
                 return self.checkpoint_if_due(&mut m, w);
             }
-        }
+            m.cuts
+        };
         // The sync itself runs outside the lock: processes syncing at once share the
         // file system's journal commit instead of queueing behind each other.
         let len = w
@@ -777,10 +840,25 @@ impl Ledger {
         w.seg
             .sync_data()
             .map_err(|e| Error::io("sync the ledger", e))?;
-        let _g = Flock::acquire(&self.sync, self.opts.lock_timeout, "sync the ledger")?;
+        let _g = Flock::acquire(
+            &self.dir.join("sync"),
+            self.opts.lock_timeout,
+            "sync the ledger",
+        )?;
         let mut m = read_marker(&self.sync, &self.boot);
-        if m.seg_start == w.seg_start && m.synced < len {
-            m.synced = len;
+        // Our own batch is durable for sure; the rest of `len` only if nothing was cut
+        // since it was read (a cut torn tail could otherwise count as synced).
+        let durable = if m.cuts == cuts {
+            len.max(w.end)
+        } else {
+            w.end
+        };
+        if m.seg_start < w.seg_start {
+            m.seg_start = w.seg_start;
+            m.synced = durable;
+            write_marker(&self.sync, &self.boot, m)?;
+        } else if m.seg_start == w.seg_start && m.synced < durable {
+            m.synced = durable;
             write_marker(&self.sync, &self.boot, m)?;
         }
         self.checkpoint_if_due(&mut m, w)
@@ -790,6 +868,9 @@ impl Ledger {
     /// one is older than the interval.
     fn checkpoint_if_due(&self, m: &mut SyncMarker, w: &Written) -> Result<(), Error> {
         self.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
+        if self.forked() {
+            return Ok(());
+        }
         let due = now_ms().saturating_sub(m.checkpoint_ms)
             >= self.opts.checkpoint_interval.as_millis() as u64;
         if w.state.size > m.checkpoint_size && due {
@@ -867,11 +948,11 @@ impl Ledger {
     /// checkpoints and proofs stay valid; only bodies go. The pruning is recorded first.
     /// Returns the first index still held in full.
     pub fn prune_before(&self, index: u64) -> Result<u64, Error> {
-        let plan = |this: &Ledger| -> Result<(Vec<u64>, u64), Error> {
+        type Plan = (Vec<u64>, u64, Vec<Recovery>);
+        let plan = |this: &Ledger| -> Result<Plan, Error> {
             let segs = list_segments(&this.dir)?;
             let mut files = this.files.lock().expect("files lock");
             let (st, events) = this.load_state(&mut files)?;
-            files.recoveries.extend(events);
             let mut gone = Vec::new();
             for w in segs.windows(2) {
                 if w[1] <= index && w[0] != st.seg_start {
@@ -883,12 +964,19 @@ impl Ledger {
                 .copied()
                 .find(|s| !gone.contains(s))
                 .unwrap_or(0);
-            Ok((gone, first_kept))
+            Ok((gone, first_kept, events))
         };
-        let (gone, first_kept) = {
-            let _g = Flock::acquire(&self.lock, self.opts.lock_timeout, "prune the ledger")?;
+        let (gone, first_kept, events) = {
+            let _g = Flock::acquire(
+                &self.dir.join("lock"),
+                self.opts.lock_timeout,
+                "prune the ledger",
+            )?;
             plan(self)?
         };
+        if !events.is_empty() {
+            self.record_recoveries(events)?;
+        }
         if gone.is_empty() {
             return Ok(first_kept);
         }
@@ -901,8 +989,18 @@ impl Ledger {
             }}),
         ))?;
         self.checkpoint_now()?;
-        let _g = Flock::acquire(&self.lock, self.opts.lock_timeout, "prune the ledger")?;
-        let (again, first_kept) = plan(self)?;
+        let _g = Flock::acquire(
+            &self.dir.join("lock"),
+            self.opts.lock_timeout,
+            "prune the ledger",
+        )?;
+        let (again, first_kept, events) = plan(self)?;
+        if !events.is_empty() {
+            // Something changed under us; record it and leave the pruning for another run.
+            drop(_g);
+            self.record_recoveries(events)?;
+            return Ok(0);
+        }
         for s in again.iter().filter(|s| gone.contains(s)) {
             std::fs::remove_file(self.dir.join("segments").join(segment_name(*s)))
                 .map_err(|e| Error::io("remove a pruned segment", e))?;
@@ -916,15 +1014,26 @@ impl Ledger {
     /// Signs a checkpoint over everything appended so far (syncing first if needed),
     /// unless the latest one already covers it. Returns the latest checkpoint's text.
     pub fn checkpoint_now(&self) -> Result<Option<String>, Error> {
+        let found;
         {
-            let _g = Flock::acquire(&self.lock, self.opts.lock_timeout, "checkpoint the ledger")?;
+            let _g = Flock::acquire(
+                &self.dir.join("lock"),
+                self.opts.lock_timeout,
+                "checkpoint the ledger",
+            )?;
             let mut files = self.files.lock().expect("files lock");
             let (st, events) = self.load_state(&mut files)?;
-            files.recoveries.extend(events);
-            if st.size > 0 {
+            found = events;
+            if st.size > 0 && found.is_empty() {
+                if self.forked() {
+                    return Err(Error::Corrupt(FORKED_MSG.into()));
+                }
                 let seg = self.segment_file(&mut files, st.seg_start, false)?;
-                let _s =
-                    Flock::acquire(&self.sync, self.opts.lock_timeout, "checkpoint the ledger")?;
+                let _s = Flock::acquire(
+                    &self.dir.join("sync"),
+                    self.opts.lock_timeout,
+                    "checkpoint the ledger",
+                )?;
                 let mut m = read_marker(&self.sync, &self.boot);
                 if st.size > m.checkpoint_size || m.checkpoint_end == 0 {
                     self.sync_through(&mut m, st.seg_start, &seg, st.seg_len)?;
@@ -932,9 +1041,39 @@ impl Ledger {
                 }
             }
         }
+        if !found.is_empty() {
+            // Repairs found here go on the record like those found by an append (whose
+            // commit then signs the checkpoint).
+            self.record_recoveries(found)?;
+            return self.checkpoint_now();
+        }
         self.dirty
             .store(false, std::sync::atomic::Ordering::Relaxed);
         self.latest_checkpoint()
+    }
+
+    fn record_recoveries(&self, events: Vec<Recovery>) -> Result<(), Error> {
+        let recs = events
+            .iter()
+            .map(|r| {
+                NewRecord::new(
+                    Kind::Control,
+                    serde_json::json!({"event": r.event, "below_checkpoint": r.below_checkpoint, "details": r.details}),
+                )
+            })
+            .collect();
+        self.files
+            .lock()
+            .expect("files lock")
+            .recoveries
+            .extend(events);
+        self.append_many(recs).map(|_| ())
+    }
+
+    /// Set when recovery found records under a signed checkpoint gone: signing stops, so
+    /// the ledger never signs a history inconsistent with one it signed before.
+    fn forked(&self) -> bool {
+        self.dir.join("FORKED").exists()
     }
 
     /// The latest signed checkpoint, as text.
@@ -945,6 +1084,20 @@ impl Ledger {
     /// The head, checked against the segment under the writer lock; repaired if a writer
     /// crashed. Returns the state and what was repaired.
     fn load_state(&self, files: &mut Files) -> Result<(State, Vec<Recovery>), Error> {
+        let (st, events) = self.load_state_inner(files)?;
+        if let Some(r) = events.iter().find(|r| r.below_checkpoint) {
+            let _ = std::fs::write(
+                self.dir.join("FORKED"),
+                format!(
+                    "{}\n",
+                    serde_json::json!({"event": r.event, "details": r.details})
+                ),
+            );
+        }
+        Ok((st, events))
+    }
+
+    fn load_state_inner(&self, files: &mut Files) -> Result<(State, Vec<Recovery>), Error> {
         let mut b = vec![0u8; 100 + 32 * 64];
         let n = files
             .head
@@ -970,7 +1123,10 @@ impl Ledger {
                 && len >= st.seg_len
                 && index_len >= st.size * INDEX_ENTRY
             {
-                if len == st.seg_len {
+                // A later segment starting where this one ends means the head predates a
+                // rotation (it is not synced): adopt what that segment holds.
+                let next = self.dir.join("segments").join(segment_name(st.size));
+                if len == st.seg_len && (st.size == st.seg_start || !next.exists()) {
                     return Ok((st, events));
                 }
                 let mut st = st;
@@ -1096,11 +1252,16 @@ impl Ledger {
                     .and_then(|_| f.sync_data())
                     .map_err(|e| Error::io("cut a torn tail", e))?;
                 // Nothing past the cut is durable any more: reset the shared marker.
-                let _g = Flock::acquire(&self.sync, self.opts.lock_timeout, "recover the ledger")?;
+                let _g = Flock::acquire(
+                    &self.dir.join("sync"),
+                    self.opts.lock_timeout,
+                    "recover the ledger",
+                )?;
                 let mut m = read_marker(&self.sync, &self.boot);
                 if m.seg_start == st.seg_start {
                     m.synced = m.synced.min(off as u64);
                 }
+                m.cuts += 1;
                 write_marker(&self.sync, &self.boot, m)?;
                 let ckpt_size = read_checkpoint_text(&self.dir)?
                     .and_then(|t| SignedCheckpoint::parse(&t).ok())

@@ -9,6 +9,7 @@
 //! every start has an outcome. Memory stays flat: the tree is a frontier, and earlier
 //! records a start cites are read back through the index, checked against their leaf.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -73,19 +74,22 @@ impl Report {
 
 const MAX_PROBLEMS: usize = 200;
 
+// Cow: a string with escapes (an agent-chosen session id) cannot be borrowed.
 #[derive(Deserialize)]
 struct Envelope<'a> {
     v: u64,
     index: u64,
     #[serde(borrow)]
-    prev: &'a str,
-    time: &'a str,
-    kind: &'a str,
+    prev: Cow<'a, str>,
+    #[serde(borrow)]
+    time: Cow<'a, str>,
+    #[serde(borrow)]
+    kind: Cow<'a, str>,
     #[serde(default, borrow)]
-    request: Option<&'a str>,
+    request: Option<Cow<'a, str>>,
     #[allow(dead_code)]
     #[serde(default, borrow)]
-    session: Option<&'a str>,
+    session: Option<Cow<'a, str>>,
     #[allow(dead_code)]
     body: serde::de::IgnoredAny,
 }
@@ -257,6 +261,7 @@ pub fn verify(dir: &Path, opts: &VerifyOptions) -> Result<Report, Error> {
         }
     }
     c.report.pruned = pruned;
+    let mut pruned_allowed = 0u64;
     for item in frames.by_ref() {
         let (segment, offset, payload) = match item? {
             Item::Record {
@@ -302,7 +307,7 @@ pub fn verify(dir: &Path, opts: &VerifyOptions) -> Result<Report, Error> {
                         ),
                     );
                     broken = true;
-                } else if env.prev != hex(&last) && !broken {
+                } else if env.prev != hex(&last).as_str() && !broken {
                     c.problem(
                         Some(expect),
                         at,
@@ -312,10 +317,10 @@ pub fn verify(dir: &Path, opts: &VerifyOptions) -> Result<Report, Error> {
                     );
                     broken = true;
                 }
-                if parse_rfc3339(env.time).is_none() {
+                if parse_rfc3339(&env.time).is_none() {
                     c.problem(Some(expect), at, "bad time".into());
                 }
-                match Kind::parse(env.kind) {
+                match Kind::parse(&env.kind) {
                     None => c.problem(Some(expect), at, format!("unknown kind {:?}", env.kind)),
                     Some(Kind::ExecStart) => {
                         c.report.executions += 1;
@@ -324,10 +329,20 @@ pub fn verify(dir: &Path, opts: &VerifyOptions) -> Result<Report, Error> {
                             expect,
                             at,
                             &payload,
-                            env.request,
+                            env.request.as_deref(),
                             &mut used_approvals,
                         );
                         open_starts.insert(expect);
+                    }
+                    Some(Kind::Control) => {
+                        // A recorded pruning: how far back bodies may legitimately be gone.
+                        if let Ok(w) = serde_json::from_slice::<WithBody>(&payload)
+                            && w.body.get("event").and_then(|e| e.as_str()) == Some("pruned")
+                            && let Some(b) =
+                                w.body.pointer("/details/before").and_then(|b| b.as_u64())
+                        {
+                            pruned_allowed = pruned_allowed.max(b);
+                        }
                     }
                     Some(Kind::ExecOutcome) => {
                         let start = serde_json::from_slice::<WithBody>(&payload)
@@ -409,6 +424,16 @@ pub fn verify(dir: &Path, opts: &VerifyOptions) -> Result<Report, Error> {
         }
     }
     let size = frontier.size();
+    if pruned > pruned_allowed {
+        c.problem(
+            Some(pruned_allowed),
+            None,
+            format!(
+                "the bodies of records {pruned_allowed}..{pruned} are missing and no recorded \
+                 pruning covers them: segments were deleted"
+            ),
+        );
+    }
     c.report.records = size;
     c.report.root = hex(&frontier.root());
     for (cp, label, matched) in [
@@ -509,8 +534,21 @@ fn check_start(
         c.problem(Some(index), at, "execution start cites no verdict".into());
         return;
     };
-    let pruned = c.report.pruned;
-    if vi < pruned {
+    if vi < c.report.pruned {
+        // The body is pruned; the leaf kept for it is vouched for by the signed roots.
+        let ok = File::open(c.dir.join("index"))
+            .ok()
+            .and_then(|f| crate::read::index_leaf(&f, vi).ok())
+            .is_some_and(|l| l == vleaf);
+        if !ok {
+            c.problem(
+                Some(index),
+                at,
+                format!(
+                    "execution start cites pruned verdict {vi} by a leaf hash it does not have"
+                ),
+            );
+        }
         return;
     }
     let verdict = match cited_record(c.dir, vi, &vleaf, index) {
@@ -576,6 +614,12 @@ fn check_start(
                     at,
                     format!("approval {ai} does not approve this digest for verdict {vi}"),
                 );
+            } else if expires.is_none() {
+                c.problem(
+                    Some(index),
+                    at,
+                    format!("approval {ai} has no valid expiry"),
+                );
             } else if matches!((start_time, expires), (Some(s), Some(e)) if s > e) {
                 c.problem(
                     Some(index),
@@ -613,12 +657,16 @@ fn cited_record(dir: &Path, i: u64, leaf: &Hash, from: u64) -> Result<Cited, Str
     }
     #[derive(Deserialize)]
     struct K {
+        index: u64,
         kind: Kind,
         #[serde(default)]
         request: Option<String>,
         body: serde_json::Value,
     }
     let k: K = serde_json::from_slice(&payload).map_err(|e| e.to_string())?;
+    if k.index != i {
+        return Err(format!("the record found there is number {}", k.index));
+    }
     Ok(Cited {
         kind: k.kind,
         request: k.request,

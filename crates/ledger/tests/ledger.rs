@@ -743,3 +743,174 @@ fn pruning_keeps_the_tree_provable() {
     );
     let _ = fs::remove_dir_all(&d);
 }
+
+// ---- Regressions from review -------------------------------------------------------
+
+#[test]
+fn deleted_segments_without_a_recorded_pruning_are_caught() {
+    let d = tmp("wipe");
+    let l = Ledger::open(
+        &d,
+        Options {
+            segment_bytes: 4096,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    for i in 0..200 {
+        l.append(rec(i)).unwrap();
+    }
+    let key = l.verifier_key();
+    let kept = l.checkpoint_now().unwrap().unwrap();
+    drop(l);
+    let segs = ledger::store::list_segments(&d).unwrap();
+    for s in &segs[..segs.len() - 1] {
+        fs::remove_file(d.join("segments").join(ledger::store::segment_name(*s))).unwrap();
+    }
+    let r = anchored(&d, &key, &kept);
+    assert!(!r.ok());
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.what.contains("no recorded pruning")),
+        "{}",
+        problems(&r)
+    );
+    let _ = fs::remove_dir_all(&d);
+}
+
+#[test]
+fn a_stale_head_from_before_a_rotation_does_not_overwrite_records() {
+    let d = tmp("stalehead");
+    let opts = Options {
+        segment_bytes: 4096,
+        ..Options::default()
+    };
+    let l = Ledger::open(&d, opts.clone()).unwrap();
+    let mut snap = None;
+    let mut acked = Vec::new();
+    for i in 0..300u64 {
+        let r = l.append(rec(i)).unwrap();
+        let segs = ledger::store::list_segments(&d).unwrap();
+        if snap.is_none() && segs.len() == 1 && fs::metadata(seg0(&d)).unwrap().len() >= 4096 {
+            // The head as written when the first segment filled: what a power loss could
+            // leave behind, since the head is never synced.
+            snap = Some(fs::read(d.join("head")).unwrap());
+        } else if snap.is_some() {
+            acked.push(r);
+            if acked.len() == 10 {
+                break;
+            }
+        }
+    }
+    std::mem::forget(l);
+    fs::write(d.join("head"), snap.unwrap()).unwrap();
+    let l = Ledger::open(&d, opts).unwrap();
+    l.append(NewRecord::new(
+        Kind::Control,
+        json!({"event": "after-reboot"}),
+    ))
+    .unwrap();
+    drop(l);
+    for a in &acked {
+        assert_eq!(ledger::read::read_index(&d, a.index).unwrap().1, a.leaf);
+    }
+    let r = check(&d);
+    assert!(r.ok(), "{}", problems(&r));
+    let _ = fs::remove_dir_all(&d);
+}
+
+#[test]
+fn agent_chosen_ids_with_escapes_verify() {
+    let d = tmp("escapes");
+    let l = Ledger::open(&d, Options::default()).unwrap();
+    for s in ["a\"b", "tab\there", "back\\slash", "\u{1}ctl"] {
+        l.append(rec(1).session(Some(s)).request(Some(s))).unwrap();
+    }
+    drop(l);
+    let r = check(&d);
+    assert!(r.ok(), "{}", problems(&r));
+    let _ = fs::remove_dir_all(&d);
+}
+
+#[test]
+fn after_a_cut_below_its_checkpoint_the_ledger_stops_signing() {
+    let d = tmp("forked");
+    drop(fill(&d, 40));
+    let fs_ = frames(&seg0(&d));
+    fs::write(seg0(&d), fs_[..30].concat()).unwrap();
+    let l = Ledger::open(&d, Options::default()).unwrap();
+    assert!(l.take_recoveries().iter().any(|r| r.below_checkpoint));
+    assert!(d.join("FORKED").exists());
+    // Appends go on (durable, recorded), but no checkpoint is signed over a forked history.
+    l.append(rec(99)).unwrap();
+    let err = l.checkpoint_now().unwrap_err();
+    assert!(err.to_string().contains("FORKED"), "{err}");
+    std::mem::forget(l);
+    let sizes: Vec<u64> = ledger::store::checkpoint_history(&d)
+        .unwrap()
+        .iter()
+        .map(|t| {
+            ledger::note::SignedCheckpoint::parse(t)
+                .unwrap()
+                .checkpoint
+                .size
+        })
+        .collect();
+    assert_eq!(sizes.iter().max(), Some(&41), "{sizes:?}");
+    let _ = fs::remove_dir_all(&d);
+}
+
+/// Threads of one process checkpointing while others append, beside a writer process:
+/// every acknowledged record survives (flock alone does not exclude threads).
+#[test]
+fn checkpointing_threads_and_writer_processes_lose_nothing() {
+    use std::io::BufRead;
+    let d = tmp("ckthreads");
+    let l = std::sync::Arc::new(Ledger::open(&d, Options::default()).unwrap());
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut kid = spawn_writer(&d, None);
+    let out = kid.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        for line in std::io::BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            let p: Vec<&str> = line.split(' ').collect();
+            if p.first() == Some(&"ACK") {
+                v.push((p[1].parse::<u64>().unwrap(), p[2].to_string()));
+            }
+        }
+        v
+    });
+    let (l1, s1) = (l.clone(), stop.clone());
+    let appender = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        while !s1.load(std::sync::atomic::Ordering::Relaxed) {
+            let r = l1.append(rec(7)).unwrap();
+            v.push((r.index, ledger::hex(&r.leaf)));
+        }
+        v
+    });
+    let (l2, s2) = (l.clone(), stop.clone());
+    let checkpointer = std::thread::spawn(move || {
+        while !s2.load(std::sync::atomic::Ordering::Relaxed) {
+            l2.checkpoint_now().unwrap();
+        }
+    });
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut acked = appender.join().unwrap();
+    checkpointer.join().unwrap();
+    kid.kill().unwrap();
+    kid.wait().unwrap();
+    acked.extend(reader.join().unwrap());
+    drop(l);
+    assert!(acked.len() > 50, "{}", acked.len());
+    for (i, leaf) in &acked {
+        let (_, got) = ledger::read::read_index(&d, *i).unwrap();
+        assert_eq!(&ledger::hex(&got), leaf, "record {i}");
+    }
+    let r = check(&d);
+    assert!(r.ok(), "{}", problems(&r));
+    let _ = fs::remove_dir_all(&d);
+}
