@@ -529,3 +529,66 @@ fn checkpoints_are_published_to_a_file_and_an_http_endpoint() {
         "{text}"
     );
 }
+
+/// A run whose granted host redirects to one not granted: the proxy refuses the second
+/// request, the outcome records it, and an `egress_denied` alert cites the outcome.
+#[test]
+fn refused_egress_in_a_run_raises_an_alert() {
+    let e = Env::new("egress");
+    e.config("[alerts.stderr]\nenabled = false\n");
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let resp = format!(
+                "HTTP/1.1 302 Found\r\nLocation: http://other.airlock.internal:{port}/x\r\n\
+                 Content-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            let _ = s.write_all(resp.as_bytes());
+        }
+    });
+    let ws = e.ws();
+    let url = format!("http://granted.airlock.internal:{port}/");
+    let o = e.run(&[
+        "run",
+        "--json",
+        "--workspace",
+        ws.to_str().unwrap(),
+        "--grant-private-host",
+        "granted.airlock.internal",
+        "--add-host",
+        "granted.airlock.internal=127.0.0.1",
+        "--add-host",
+        "other.airlock.internal=127.0.0.1",
+        "--",
+        "/usr/bin/curl",
+        "-sS",
+        "-L",
+        &url,
+    ]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ran"], true, "{v}");
+    let recs = e.records();
+    let out = recs.iter().find(|r| r["kind"] == "exec_outcome").unwrap();
+    let egress = out["body"]["egress"].as_array().unwrap();
+    assert!(
+        egress
+            .iter()
+            .any(|a| a["host"] == "other.airlock.internal" && a["allowed"] == false),
+        "{out}"
+    );
+    let alert = recs
+        .iter()
+        .find(|r| r["kind"] == "alert" && r["body"]["rule"] == "egress_denied")
+        .unwrap_or_else(|| panic!("no egress alert: {recs:?}"));
+    assert_eq!(alert["body"]["subject_index"], out["index"]);
+    assert!(
+        alert["body"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("other.airlock.internal")
+    );
+}

@@ -509,8 +509,15 @@ fn exec_outcome(cfg: &RuleConfig, body: &Value) -> Vec<Draft> {
     let mut seen: Vec<(String, Value, usize, Vec<String>)> = Vec::new();
     let mut refused = 0usize;
     for a in attempts {
-        // Only an explicit `allowed: true` counts as allowed.
-        if a.get("allowed").and_then(Value::as_bool) == Some(true) {
+        // Only an explicit `allowed: true` counts as allowed. A granted host that could
+        // not be reached (the proxy's `resolve-failed`, `connect-failed`, `stopped`,
+        // `too-many-connections`) is a failure, not egress to a host not granted.
+        if a.get("allowed").and_then(Value::as_bool) == Some(true)
+            || matches!(
+                str_of(a, "reason"),
+                "resolve-failed" | "connect-failed" | "stopped" | "too-many-connections"
+            )
+        {
             continue;
         }
         refused += 1;
