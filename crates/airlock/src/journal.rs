@@ -20,24 +20,30 @@ pub fn sha256_hex(b: &[u8]) -> String {
     ledger::hex(&Sha256::digest(b))
 }
 
-fn random_hex(n: usize) -> String {
-    let mut b = vec![0u8; n];
-    let ok = std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b))
-        .is_ok();
-    if !ok {
-        // Unique enough for an id: time and pid (ids are labels, never secrets).
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos();
-        return format!("{t:x}{:x}", std::process::id());
-    }
-    ledger::hex(&b)
+/// Request ids: a random per-process prefix and a counter (ids are labels, not secrets;
+/// one `getrandom` per process, not a file open per proposal).
+fn request_prefix() -> &'static str {
+    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PREFIX.get_or_init(|| {
+        let mut b = [0u8; 6];
+        // SAFETY: writes at most 6 bytes into our buffer.
+        let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };
+        if n != b.len() as isize {
+            // Unique enough without randomness: time and pid.
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos() as u64;
+            b.copy_from_slice(&(t ^ u64::from(std::process::id()) << 40).to_le_bytes()[..6]);
+        }
+        ledger::hex(&b)
+    })
 }
 
 pub fn new_request_id() -> String {
-    format!("r-{}", random_hex(8))
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("r-{}{n:04x}", request_prefix())
 }
 
 /// Secret values a run receives, and their replacement everywhere they would be recorded
