@@ -133,7 +133,9 @@ impl Alerts {
                 .session(a.session.as_deref())
             })
             .collect();
-        if let Err(e) = j.ledger.append_many(recs) {
+        // Unsynced: an alert gates nothing, the outbox below keeps it durably, and the
+        // ledger syncs it with the next record or when this process closes it.
+        if let Err(e) = j.ledger.append_many_unsynced(recs) {
             eprintln!("airlock: could not record alerts: {e}");
         }
         if let Some(d) = &self.dispatcher {

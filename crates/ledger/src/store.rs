@@ -148,6 +148,10 @@ impl State {
     }
 }
 
+/// The checkpoint log is cut back to its newest entry past this size: readers scan it
+/// whole for the newest checkpoint (on every alert and close), so it stays small.
+const COMPACT_CHECKPOINTS: u64 = 256 << 10;
+
 const FORKED_MSG: &str = "records covered by a signed checkpoint are gone (see FORKED in the \
 ledger directory); signing is stopped until an operator has investigated and removed FORKED";
 
@@ -260,7 +264,7 @@ pub(crate) fn scan_checkpoints(dir: &Path) -> Result<(Vec<CheckpointFrame>, u64)
     let path = dir.join("checkpoints");
     if std::fs::metadata(&path).is_ok_and(|m| m.len() > 64 << 20) {
         return Err(Error::Corrupt(
-            "the checkpoint log is over 64 MiB (it is compacted at 4 MiB)".into(),
+            "the checkpoint log is over 64 MiB (it is compacted at 256 KiB)".into(),
         ));
     }
     let data = match std::fs::read(&path) {
@@ -363,7 +367,8 @@ struct Written {
 #[derive(Default)]
 struct Queue {
     next_ticket: u64,
-    pending: Vec<(u64, Prepared)>,
+    /// Ticket, record, and whether its append waits for a sync.
+    pending: Vec<(u64, Prepared, bool)>,
     done: std::collections::HashMap<u64, Result<Receipt, Error>>,
     leader: bool,
 }
@@ -606,6 +611,19 @@ impl Ledger {
 
     /// Appends records in order (contiguous indexes); returns once all are durable.
     pub fn append_many(&self, rs: Vec<NewRecord>) -> Result<Vec<Receipt>, Error> {
+        self.append_inner(rs, true)
+    }
+
+    /// Appends records in order without waiting for them to be synced: for records that
+    /// gate nothing (alerts, which their sinks also keep). They become durable with the
+    /// next sync by anyone, at the latest when this handle is closed (its closing
+    /// checkpoint syncs first). A crash of the machine may lose them; a killed process
+    /// does not.
+    pub fn append_many_unsynced(&self, rs: Vec<NewRecord>) -> Result<Vec<Receipt>, Error> {
+        self.append_inner(rs, false)
+    }
+
+    fn append_inner(&self, rs: Vec<NewRecord>, durable: bool) -> Result<Vec<Receipt>, Error> {
         let mut prepared = Vec::with_capacity(rs.len());
         for r in &rs {
             prepared.push(record::prepare(r).map_err(|e| Error::Record(e.to_string()))?);
@@ -615,7 +633,7 @@ impl Ledger {
         let first = q.next_ticket;
         q.next_ticket += n as u64;
         for (i, p) in prepared.into_iter().enumerate() {
-            q.pending.push((first + i as u64, p));
+            q.pending.push((first + i as u64, p, durable));
         }
         let mine = first..first + n as u64;
         loop {
@@ -627,9 +645,11 @@ impl Ledger {
                 while !q.pending.is_empty() {
                     let batch = std::mem::take(&mut q.pending);
                     drop(q);
-                    let tickets: Vec<u64> = batch.iter().map(|(t, _)| *t).collect();
+                    let tickets: Vec<u64> = batch.iter().map(|(t, _, _)| *t).collect();
+                    // One sync for the batch if any of its records needs it.
+                    let sync = batch.iter().any(|(_, _, d)| *d);
                     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        self.commit(batch.into_iter().map(|(_, p)| p).collect())
+                        self.commit(batch.into_iter().map(|(_, p, _)| p).collect(), sync)
                     }))
                     .unwrap_or_else(|_| {
                         Err(Error::Corrupt("internal error while appending".into()))
@@ -658,7 +678,7 @@ impl Ledger {
     }
 
     /// Writes a batch under the writer lock, then makes it durable.
-    fn commit(&self, batch: Vec<Prepared>) -> Result<Vec<Receipt>, Error> {
+    fn commit(&self, batch: Vec<Prepared>, sync: bool) -> Result<Vec<Receipt>, Error> {
         let written = {
             let _g = Flock::acquire(
                 &self.dir.join("lock"),
@@ -684,7 +704,11 @@ impl Ledger {
             w.receipts.drain(..skip);
             w
         };
-        self.make_durable(&written)?;
+        if sync {
+            self.make_durable(&written)?;
+        } else {
+            self.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         Ok(written.receipts)
     }
 
@@ -904,7 +928,7 @@ impl Ledger {
     }
 
     /// Under the sync lock: signs a checkpoint over a synced state and appends it to the
-    /// checkpoint log (compacted to its last entry once it grows past 4 MiB).
+    /// checkpoint log (compacted to its last entry once it grows past 256 KiB).
     fn write_checkpoint(&self, m: &mut SyncMarker, st: &State) -> Result<(), Error> {
         let note = self.key.sign(&Checkpoint {
             origin: self.key.name().to_string(),
@@ -922,7 +946,7 @@ impl Ledger {
             m.checkpoint_end = scan_checkpoints(&self.dir)?.1;
         }
         let path = self.dir.join("checkpoints");
-        if m.checkpoint_end > 4 << 20 {
+        if m.checkpoint_end > COMPACT_CHECKPOINTS {
             let tmp = self.dir.join(".checkpoints.tmp");
             std::fs::write(&tmp, &framed)
                 .and_then(|_| std::fs::rename(&tmp, &path))

@@ -914,3 +914,42 @@ fn checkpointing_threads_and_writer_processes_lose_nothing() {
     assert!(r.ok(), "{}", problems(&r));
     let _ = fs::remove_dir_all(&d);
 }
+
+#[test]
+fn unsynced_appends_are_covered_when_the_handle_closes() {
+    let d = tmp("unsynced");
+    let l = Ledger::open(&d, Options::default()).unwrap();
+    l.append(rec(1)).unwrap();
+    let r = l.append_many_unsynced(vec![rec(2), rec(3)]).unwrap();
+    assert_eq!(r.iter().map(|x| x.index).collect::<Vec<_>>(), [2, 3]);
+    // Ordered with synced appends around them.
+    assert_eq!(l.append(rec(4)).unwrap().index, 4);
+    l.append_many_unsynced(vec![rec(5)]).unwrap();
+    drop(l);
+    let r = check(&d);
+    assert!(r.ok(), "{}", problems(&r));
+    assert_eq!(r.checkpoint_size, Some(6));
+    let _ = fs::remove_dir_all(&d);
+}
+
+#[test]
+fn the_checkpoint_log_is_compacted_and_still_verifies() {
+    let d = tmp("compact");
+    let l = Ledger::open(&d, Options::default()).unwrap();
+    let mut peak = 0;
+    for i in 0..1200 {
+        l.append(rec(i)).unwrap();
+        l.checkpoint_now().unwrap();
+        peak = peak.max(fs::metadata(d.join("checkpoints")).unwrap().len());
+    }
+    let kept = ledger::store::checkpoint_history(&d).unwrap();
+    assert!(kept.len() < 1000, "{} checkpoints kept", kept.len());
+    assert!(peak < 300 << 10, "{peak}");
+    let key = l.verifier_key();
+    let last = l.checkpoint_now().unwrap().unwrap();
+    drop(l);
+    let r = anchored(&d, &key, &last);
+    assert!(r.ok(), "{}", problems(&r));
+    assert_eq!(r.checkpoint_size, Some(1201));
+    let _ = fs::remove_dir_all(&d);
+}
