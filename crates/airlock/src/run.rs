@@ -522,6 +522,16 @@ pub fn run(a: RunArgs) -> ExitCode {
         Err(RunError::Gate(e)) => bad_input(json_out, &e.to_string()),
         Err(RunError::Unsupported(e)) | Err(RunError::Profile(e)) => bad_input(json_out, &e),
         Err(RunError::Record(e)) => not_recorded(json_out, &e),
+        Err(RunError::Changed(e)) => {
+            if json_out {
+                println!(
+                    "{}",
+                    json!({"ran": false, "decision": "deny", "error": e, "request": request})
+                );
+            }
+            eprintln!("airlock: {e}");
+            ExitCode::from(RUN_DENY)
+        }
         Err(RunError::Sandbox(e)) => {
             if json_out {
                 println!(

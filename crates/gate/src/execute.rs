@@ -32,6 +32,9 @@ pub enum RunError {
     /// The record could not be written; nothing ran.
     #[error("{0}")]
     Record(String),
+    /// A script the verdict covered changed before execution; nothing ran.
+    #[error("{0}")]
+    Changed(String),
 }
 
 /// Where each step of a run is written down. `decided` and `starting` must be durable
@@ -99,6 +102,7 @@ impl Gate {
         profile
             .hidden
             .extend(self.scope.airlock_paths.iter().map(Into::into));
+        crate::scripts::unchanged(&checked.scripts, &self.limits).map_err(RunError::Changed)?;
         rec.starting(&checked, &profile, &program)
             .map_err(RunError::Record)?;
         match sandbox::run(&profile, &program, &args) {

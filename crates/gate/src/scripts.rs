@@ -83,6 +83,38 @@ fn script_lang(text: &str, hint: Lang) -> Option<Lang> {
 }
 
 /// Follow every script the analysis references, adding their operations.
+/// Checks, right before execution, that every script the verdict covered is still what
+/// was judged: the same bytes, or still absent. The sandbox runs the files on disk, so a
+/// script changed between check and run would otherwise run unjudged. (A change after
+/// this check, during the sandbox's setup, is the window sealed snapshots will close.)
+pub fn unchanged(records: &[ScriptRecord], limits: &Limits) -> Result<(), String> {
+    for r in records {
+        let now = match std::fs::File::open(&r.path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(format!("{} cannot be read again: {e}", r.path)),
+            Ok(f) => {
+                let mut buf = Vec::new();
+                f.take(limits.max_script_bytes + 1)
+                    .read_to_end(&mut buf)
+                    .map_err(|e| format!("{} cannot be read again: {e}", r.path))?;
+                Some(crate::digest::hex(&Sha256::digest(&buf)))
+            }
+        };
+        if now != r.sha256 {
+            return Err(format!(
+                "{} changed after it was checked ({}); nothing ran",
+                r.path,
+                match (&r.sha256, &now) {
+                    (None, Some(_)) => "it was absent and now exists",
+                    (Some(_), None) => "it was removed",
+                    _ => "its bytes differ",
+                }
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub fn follow(analysis: &mut Analysis, ctx: &Context, limits: &Limits) -> Vec<ScriptRecord> {
     let mut records: Vec<ScriptRecord> = Vec::new();
     let mut queue = std::mem::take(&mut analysis.scripts);
