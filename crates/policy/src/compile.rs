@@ -390,10 +390,19 @@ impl Policy {
     pub fn into_bound(self, scope: &Scope) -> Result<BoundPolicy, CompileError> {
         let mut paths = Vec::with_capacity(self.rules.len());
         for r in &self.rules {
-            let p = bind_paths(&r.paths, scope).map_err(|m| CompileError {
+            let mut p = bind_paths(&r.paths, scope).map_err(|m| CompileError {
                 line: None,
                 message: format!("rule {}: {m}", r.id),
             })?;
+            // A rule whose paths all bind to nothing (`{airlock}` with no airlock paths)
+            // must match no path, not every path as a rule without paths does: for an
+            // allow rule the difference is allowing everything.
+            if !r.paths.is_empty() && p.is_empty() {
+                p.push(Pat::compile("/\0unbound").map_err(|m| CompileError {
+                    line: None,
+                    message: format!("rule {}: {m}", r.id),
+                })?);
+            }
             let e = bind_paths(&r.except_paths, scope).map_err(|m| CompileError {
                 line: None,
                 message: format!("rule {}: {m}", r.id),

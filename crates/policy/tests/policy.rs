@@ -123,3 +123,48 @@ fn version_is_canonical() {
     .unwrap();
     assert_eq!(a.version, b.version);
 }
+
+#[test]
+fn a_rule_whose_paths_bind_to_nothing_matches_no_path() {
+    let text = r#"
+schema = 1
+name = "t"
+default = "deny"
+opaque = "deny"
+
+[[rule]]
+id = "read.airlock-public"
+op = "file_read"
+verdict = "allow"
+paths = ["{airlock}/public/**"]
+reason = "test"
+"#;
+    let p = Policy::from_toml(text).unwrap();
+    let no_airlock = Scope {
+        workspace: "/w/p".into(),
+        home: "/home/u".into(),
+        airlock_paths: vec![],
+    };
+    let b = p.bind(&no_airlock).unwrap();
+    let a = analyze(
+        Lang::Bash,
+        "cat /etc/passwd",
+        &Context::new("/w/p", "/w/p", "/home/u"),
+    );
+    let d = b.decide(&a.ops, &Grants::default());
+    assert_ne!(d.verdict, Verdict::Allow, "{d:?}");
+    // With an airlock path the rule allows what it names, and only that.
+    let b = p.bind(&scope()).unwrap();
+    let a = analyze(
+        Lang::Bash,
+        "cat /home/u/.local/state/airlock/public/x",
+        &Context::new("/w/p", "/w/p", "/home/u"),
+    );
+    let reads: Vec<_> = a
+        .ops
+        .iter()
+        .filter(|o| o.kind_name() == "file_read")
+        .cloned()
+        .collect();
+    assert_eq!(b.decide(&reads, &Grants::default()).verdict, Verdict::Allow);
+}
