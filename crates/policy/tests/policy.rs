@@ -151,7 +151,14 @@ reason = "test"
         "cat /etc/passwd",
         &Context::new("/w/p", "/w/p", "/home/u"),
     );
-    let d = b.decide(&a.ops, &Grants::default());
+    let reads: Vec<_> = a
+        .ops
+        .iter()
+        .filter(|o| o.kind_name() == "file_read")
+        .cloned()
+        .collect();
+    assert_eq!(reads.len(), 1, "{:?}", a.ops);
+    let d = b.decide(&reads, &Grants::default());
     assert_ne!(d.verdict, Verdict::Allow, "{d:?}");
     // With an airlock path the rule allows what it names, and only that.
     let b = p.bind(&scope()).unwrap();
