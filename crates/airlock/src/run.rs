@@ -253,10 +253,51 @@ fn force_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
+/// Output for a terminal: the sandboxed program's bytes must not drive the terminal of
+/// the person reading them (OSC 52 clipboard writes, title changes, cursor games that
+/// hide text, bidirectional overrides). Control characters other than newline and tab,
+/// C1 controls, and bidi and zero-width format characters are shown as `\u{..}`; a
+/// carriage return is kept only before a newline. Output to a pipe or file is unchanged.
+pub fn for_terminal(b: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(b);
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let visible = match c {
+            '\n' | '\t' => true,
+            '\r' => chars.peek() == Some(&'\n'),
+            c if c.is_control() => false,
+            '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{feff}' => false,
+            _ => true,
+        };
+        if visible {
+            out.push(c);
+        } else {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        }
+    }
+    out.into_bytes()
+}
+
+fn is_terminal(fd: i32) -> bool {
+    // SAFETY: isatty only inspects the descriptor.
+    unsafe { libc::isatty(fd) == 1 }
+}
+
 fn print_outcome_streams(o: &Outcome) {
-    let _ = std::io::stdout().write_all(&o.stdout);
+    fn show(b: &[u8], fd: i32) -> std::borrow::Cow<'_, [u8]> {
+        if is_terminal(fd) {
+            std::borrow::Cow::Owned(for_terminal(b))
+        } else {
+            std::borrow::Cow::Borrowed(b)
+        }
+    }
+    let _ = std::io::stdout().write_all(&show(&o.stdout, 1));
     let _ = std::io::stdout().flush();
-    let _ = std::io::stderr().write_all(&o.stderr);
+    let _ = std::io::stderr().write_all(&show(&o.stderr, 2));
     if o.stdout_truncated || o.stderr_truncated {
         eprintln!("airlock: output was truncated at the capture limit");
     }

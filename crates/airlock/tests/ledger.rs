@@ -592,3 +592,44 @@ fn refused_egress_in_a_run_raises_an_alert() {
             .contains("other.airlock.internal")
     );
 }
+
+/// Output shown on a terminal cannot drive it: escape sequences and bidi overrides from
+/// the sandboxed program come out visible; through a pipe the bytes are unchanged.
+#[test]
+fn sandbox_output_cannot_drive_the_terminal() {
+    let e = Env::new("tty");
+    let ws = e.ws();
+    let code = r#"printf 'a\033]52;c;ZXZpbA==\007b\342\200\256ok\n'"#;
+    let cmd = format!(
+        "{BIN} run --workspace {} --lang bash --code \"$AIRLOCK_TEST_CODE\"",
+        ws.display()
+    );
+    let o = Command::new("script")
+        .args(["-qc", &cmd, "/dev/null"])
+        .env("AIRLOCK_TEST_CODE", code)
+        .env("AIRLOCK_STATE", e.state())
+        .env("AIRLOCK_CONFIG", e.root.join("conf/config.toml"))
+        .current_dir(&ws)
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        !o.stdout.contains(&0x1b),
+        "an escape reached the terminal: {shown:?}"
+    );
+    assert!(
+        shown.contains("a\\u{1b}]52;c;ZXZpbA==\\u{7}b\\u{202e}ok"),
+        "{shown:?}"
+    );
+    // Piped, the program's bytes are passed through as they are.
+    let o = e.run(&[
+        "run",
+        "--workspace",
+        ws.to_str().unwrap(),
+        "--lang",
+        "bash",
+        "--code",
+        code,
+    ]);
+    assert_eq!(o.stdout, b"a\x1b]52;c;ZXZpbA==\x07b\xe2\x80\xaeok\n");
+}
