@@ -21,7 +21,7 @@ esac
 fuzz_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$fuzz_dir")
 cases=${AIRLOCK_EVAL_CASES:-/work/shared/eval/cases}
-targets=(bash python sql gate_json)
+targets=(bash python sql gate_json ledger)
 cd "$root"
 
 # 1. cargo-fuzz
@@ -59,6 +59,11 @@ for path in sorted(glob.glob(os.path.join(src, "*.jsonl"))):
             put(target, name, code.encode("utf-8"))
         proposal = {"lang": lang, "code": code, "id": case.get("id")}
         put("gate_json", name, json.dumps(proposal).encode("utf-8"))
+# Committed seeds for targets that do not take code (the ledger: a real small ledger).
+seeds = os.path.join(os.path.dirname(out), "seeds")
+for target in sorted(os.listdir(seeds)) if os.path.isdir(seeds) else []:
+    for name in sorted(os.listdir(os.path.join(seeds, target))):
+        put(target, "seed-" + name, open(os.path.join(seeds, target, name), "rb").read())
 print("   ", ", ".join(f"{t}: {c} seeds" for t, c in sorted(counts.items())))
 PY
 else
