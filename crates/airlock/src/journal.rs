@@ -148,6 +148,7 @@ impl Journal {
             alerts,
         };
         j.alert_on_recoveries();
+        close_abandoned(&j);
         Ok(j)
     }
 
@@ -493,6 +494,18 @@ impl Recorder for RunRecorder<'_> {
             )
             .map_err(|e| format!("{e}: not running anything unrecorded"))?;
         self.journal.alert_on_recoveries();
+        // A marker for the run in progress: if this process dies before the outcome, a
+        // later one finds it and records the run as abandoned (every start gets one).
+        let marker = json!({
+            "pid": pid,
+            "pid_start": ledger::verify::process_start_time(pid as i32),
+            "boot_id": boot_id(),
+            "request": self.request,
+            "session": self.session,
+        });
+        let dir = self.journal.ledger.dir().join("running");
+        let _ = std::fs::create_dir_all(&dir);
+        let _ = std::fs::write(dir.join(r.index.to_string()), marker.to_string());
         self.start = Some(r);
         Ok(())
     }
@@ -540,6 +553,74 @@ impl Recorder for RunRecorder<'_> {
             ),
             Err(e) => self.failed = Some(e.to_string()),
         }
+        if self.failed.is_none() {
+            let _ = std::fs::remove_file(
+                self.journal
+                    .ledger
+                    .dir()
+                    .join("running")
+                    .join(start.index.to_string()),
+            );
+        }
         self.journal.alert_on_recoveries();
+    }
+}
+
+fn boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Runs whose airlock process died before recording an outcome (killed, crashed, the
+/// machine rebooted): each gets an `exec_outcome` saying so, written by the one process
+/// that claims its marker (an atomic rename), so `ledger verify` finds every start
+/// finished and the record says what happened.
+fn close_abandoned(j: &Journal) {
+    let dir = j.ledger.dir().join("running");
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    let me = std::process::id();
+    for ent in rd.flatten() {
+        let name = ent.file_name().to_string_lossy().into_owned();
+        let Ok(index) = name.parse::<u64>() else {
+            continue;
+        };
+        let Ok(text) = std::fs::read_to_string(ent.path()) else {
+            continue;
+        };
+        let m: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let pid = m["pid"].as_u64().unwrap_or(0) as i32;
+        let alive = m["boot_id"].as_str() == Some(boot_id().as_str())
+            && m["pid_start"].as_u64().is_some()
+            && ledger::verify::process_start_time(pid) == m["pid_start"].as_u64();
+        if alive {
+            continue;
+        }
+        let claimed = dir.join(format!(".{index}.claimed-{me}"));
+        if std::fs::rename(ent.path(), &claimed).is_err() {
+            continue; // another process claimed it
+        }
+        let body = json!({
+            "start_index": index,
+            "exit": "abandoned",
+            "error": "the airlock process running this died before recording its outcome \
+                      (killed, crashed, or the machine restarted); found by a later process",
+            "pid": pid,
+        });
+        match j.ledger.append(
+            NewRecord::new(Kind::ExecOutcome, body)
+                .request(m["request"].as_str())
+                .session(m["session"].as_str()),
+        ) {
+            Ok(_) => {
+                let _ = std::fs::remove_file(&claimed);
+            }
+            // Put it back for a later process to try.
+            Err(_) => {
+                let _ = std::fs::rename(&claimed, ent.path());
+            }
+        }
     }
 }

@@ -633,3 +633,72 @@ fn sandbox_output_cannot_drive_the_terminal() {
     ]);
     assert_eq!(o.stdout, b"a\x1b]52;c;ZXZpbA==\x07b\xe2\x80\xaeok\n");
 }
+
+/// `airlock run` killed with SIGKILL mid-run: while it runs, `verify` counts the start as
+/// in progress; once it is dead, the next airlock process records the run as abandoned,
+/// so every start still has an outcome and the log verifies.
+#[test]
+fn a_killed_run_is_recorded_as_abandoned() {
+    let e = Env::new("abandon");
+    let ws = e.ws();
+    let mut run = e
+        .cmd(&[
+            "run",
+            "--workspace",
+            ws.to_str().unwrap(),
+            "--",
+            "sleep",
+            "30",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let start_index = loop {
+        let o = e.run(&["ledger", "search", "--kind", "exec_start"]);
+        if let Some(line) = String::from_utf8_lossy(&o.stdout).lines().next() {
+            let v: Value = serde_json::from_str(line).unwrap();
+            break v["index"].as_u64().unwrap();
+        }
+        assert!(started.elapsed().as_secs() < 20, "the run never started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let v = e.run(&["ledger", "verify", "--json"]);
+    let r: Value = serde_json::from_slice(&v.stdout).unwrap();
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(
+        r["report"]["in_progress"],
+        serde_json::json!([start_index]),
+        "{r}"
+    );
+    run.kill().unwrap();
+    run.wait().unwrap();
+    // Verify alone (read-only) sees a start without an outcome.
+    let v = e.run(&["ledger", "verify"]);
+    assert_eq!(v.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&v.stdout).contains("has no outcome"));
+    // The next airlock process closes it.
+    assert!(
+        e.run(&[
+            "check",
+            "--workspace",
+            ws.to_str().unwrap(),
+            "--lang",
+            "bash",
+            "--code",
+            "ls"
+        ])
+        .status
+        .success()
+    );
+    let outcome = e
+        .records()
+        .into_iter()
+        .find(|r| r["kind"] == "exec_outcome")
+        .expect("an outcome for the killed run");
+    assert_eq!(outcome["body"]["start_index"], start_index);
+    assert_eq!(outcome["body"]["exit"], "abandoned");
+    let v = e.run(&["ledger", "verify"]);
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stdout));
+}
