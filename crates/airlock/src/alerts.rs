@@ -76,32 +76,23 @@ impl Alerts {
     }
 
     /// An alert airlock raises itself (ledger recovery), not from a rule.
-    #[allow(clippy::too_many_arguments)]
     pub fn raise_direct(
         &self,
         j: &Journal,
         subject: &Receipt,
-        request: Option<&str>,
-        session: Option<&str>,
         rule: &str,
-        severity: &str,
+        severity: alert::Severity,
         summary: &str,
         details: Value,
     ) {
-        let severity = match severity {
-            "critical" => alert::Severity::Critical,
-            "high" => alert::Severity::High,
-            "warning" => alert::Severity::Warning,
-            _ => alert::Severity::Info,
-        };
         let a = Alert {
             id: format!("{}-{rule}", subject.index),
             rule: rule.to_string(),
             severity,
             summary: summary.to_string(),
             time: ledger::record::rfc3339(SystemTime::now()),
-            request: request.map(str::to_string),
-            session: session.map(str::to_string),
+            request: None,
+            session: None,
             subject_index: subject.index,
             subject_leaf: ledger::hex(&subject.leaf),
             checkpoint: j.ledger.latest_checkpoint().ok().flatten(),

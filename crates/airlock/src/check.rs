@@ -142,7 +142,7 @@ pub fn run(a: CheckArgs) -> ExitCode {
         }
     };
     let mut proposal = proposal;
-    fill_identity(&mut proposal, &a);
+    fill_identity(&mut proposal, &a.gate);
     match gate.check(&proposal) {
         Ok(c) => {
             let request = crate::journal::new_request_id();
@@ -172,12 +172,13 @@ pub fn run(a: CheckArgs) -> ExitCode {
     }
 }
 
-fn fill_identity(p: &mut Proposal, a: &CheckArgs) {
+/// `--session` and `--agent` for proposals that do not name their own.
+pub fn fill_identity(p: &mut Proposal, a: &crate::cli::GateArgs) {
     if p.session.is_none() {
-        p.session = a.gate.session.clone();
+        p.session = a.session.clone();
     }
     if p.agent.is_none() {
-        p.agent = a.gate.agent.clone();
+        p.agent = a.agent.clone();
     }
 }
 
@@ -231,7 +232,7 @@ fn run_jsonl(gate: &Gate, journal: &crate::journal::Journal, a: &CheckArgs) -> E
                         Line::Error(v)
                     }
                     Ok(mut p) => {
-                        fill_identity(&mut p, a);
+                        fill_identity(&mut p, &a.gate);
                         match gate.check(&p) {
                             Ok(c) => {
                                 Line::Checked(Box::new((p, c, crate::journal::new_request_id())))

@@ -129,16 +129,20 @@ pub fn ledger_dir(state: &Path, config: &Config) -> PathBuf {
         .unwrap_or_else(|| state.join("ledger"))
 }
 
+/// The ledger's tunables from airlock's configuration.
+pub fn ledger_options(config: &Config, create: bool) -> ledger::Options {
+    ledger::Options {
+        segment_bytes: config.ledger.segment_bytes,
+        lock_timeout: std::time::Duration::from_millis(config.ledger.lock_timeout_ms),
+        create,
+        ..ledger::Options::default()
+    }
+}
+
 impl Journal {
     pub fn open(state: &Path, config: Config) -> Result<Journal, String> {
         let dir = ledger_dir(state, &config);
-        let opts = ledger::Options {
-            segment_bytes: config.ledger.segment_bytes,
-            lock_timeout: std::time::Duration::from_millis(config.ledger.lock_timeout_ms),
-            create: true,
-            ..ledger::Options::default()
-        };
-        let ledger = Ledger::open(&dir, opts).map_err(|e| {
+        let ledger = Ledger::open(&dir, ledger_options(&config, true)).map_err(|e| {
             format!("{e} (airlock records every step before it runs anything, so it stops here)")
         })?;
         let alerts = crate::alerts::Alerts::new(&config, state)?;
@@ -154,41 +158,38 @@ impl Journal {
 
     pub fn alert_on_recoveries(&self) {
         for r in self.ledger.take_recoveries() {
-            let severity = if r.below_checkpoint {
-                "critical"
-            } else {
-                "warning"
-            };
-            let summary = if r.below_checkpoint {
-                format!(
-                    "ledger {}: records covered by a signed checkpoint are gone (tampering, not a crash)",
-                    r.event
+            let (severity, summary) = if r.below_checkpoint {
+                (
+                    alert::Severity::Critical,
+                    format!(
+                        "ledger {}: records covered by a signed checkpoint are gone (tampering, not a crash)",
+                        r.event
+                    ),
                 )
             } else {
-                format!("ledger {}: a crashed writer's torn tail was cut", r.event)
+                (
+                    alert::Severity::Warning,
+                    format!("ledger {}: a crashed writer's torn tail was cut", r.event),
+                )
             };
             let body = json!({"event": r.event, "details": r.details});
-            // The control record was written by the ledger itself; alert on it directly.
-            let subject = match self.ledger.append(NewRecord::new(
-                Kind::Control,
-                json!({"event": "recovery_noticed", "details": body}),
-            )) {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("airlock: ledger: {e}");
-                    continue;
-                }
+            // The alert cites the control record the ledger wrote for the repair; only if
+            // that write failed is one written here.
+            let subject = match r.recorded {
+                Some(receipt) => receipt,
+                None => match self.ledger.append(NewRecord::new(
+                    Kind::Control,
+                    json!({"event": "recovery_noticed", "details": body}),
+                )) {
+                    Ok(receipt) => receipt,
+                    Err(e) => {
+                        eprintln!("airlock: ledger: {e}");
+                        continue;
+                    }
+                },
             };
-            self.alerts.raise_direct(
-                self,
-                &subject,
-                None,
-                None,
-                "ledger_recovery",
-                severity,
-                &summary,
-                body,
-            );
+            self.alerts
+                .raise_direct(self, &subject, "ledger_recovery", severity, &summary, body);
         }
     }
 
@@ -461,6 +462,7 @@ impl Recorder for RunRecorder<'_> {
             .as_ref()
             .ok_or("no verdict was recorded for this run")?;
         let pid = std::process::id();
+        let pid_start = ledger::verify::process_start_time(pid as i32);
         let mut body = json!({
             "digest": c.digest,
             "verdict_index": v.index,
@@ -479,9 +481,8 @@ impl Recorder for RunRecorder<'_> {
                 "read_only": profile.read_only,
             },
             "pid": pid,
-            "pid_start": ledger::verify::process_start_time(pid as i32),
-            "boot_id": std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
-                .map(|s| s.trim().to_string()).unwrap_or_default(),
+            "pid_start": pid_start,
+            "boot_id": boot_id(),
         });
         self.redactor.value(&mut body);
         let r = self
@@ -498,7 +499,7 @@ impl Recorder for RunRecorder<'_> {
         // later one finds it and records the run as abandoned (every start gets one).
         let marker = json!({
             "pid": pid,
-            "pid_start": ledger::verify::process_start_time(pid as i32),
+            "pid_start": pid_start,
             "boot_id": boot_id(),
             "request": self.request,
             "session": self.session,

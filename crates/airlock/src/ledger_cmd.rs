@@ -50,6 +50,20 @@ fn now_secs() -> f64 {
         .as_secs_f64()
 }
 
+/// `--since 24h` and the like: the moment that long ago, in seconds since the epoch.
+fn ago(d: Option<&str>, now: f64) -> Result<Option<f64>, String> {
+    d.map(parse_duration)
+        .transpose()
+        .map(|s| s.map(|s| now - s))
+}
+
+/// airlock's configuration and the ledger directory (`--dir`, else the configured one).
+fn config_and_dir(dir: Option<PathBuf>) -> Result<(Config, PathBuf), String> {
+    let config = Config::load(None)?;
+    let dir = dir.unwrap_or_else(|| crate::journal::ledger_dir(&crate::run::state_dir(), &config));
+    Ok((config, dir))
+}
+
 fn resolve_dir(dir: Option<PathBuf>) -> Result<PathBuf, String> {
     if let Some(d) = dir {
         return Ok(d);
@@ -292,13 +306,9 @@ fn search(dir: Option<PathBuf>, f: Filter, limit: Option<usize>) -> ExitCode {
         return bad(&format!("unknown decision {d:?} (allow, ask or deny)"));
     }
     let now = now_secs();
-    let since = match f.since.as_deref().map(parse_duration).transpose() {
-        Ok(s) => s.map(|s| now - s),
-        Err(e) => return bad(&e),
-    };
-    let until = match f.until.as_deref().map(parse_duration).transpose() {
-        Ok(s) => s.map(|s| now - s),
-        Err(e) => return bad(&e),
+    let (since, until) = match (ago(f.since.as_deref(), now), ago(f.until.as_deref(), now)) {
+        (Ok(s), Ok(u)) => (s, u),
+        (Err(e), _) | (_, Err(e)) => return bad(&e),
     };
     let entries = match open_entries(&dir) {
         Ok(e) => e,
@@ -359,8 +369,8 @@ fn export(
         Ok(d) => d,
         Err(e) => return bad(&e),
     };
-    let since = match since.as_deref().map(parse_duration).transpose() {
-        Ok(s) => s.map(|s| now_secs() - s),
+    let since = match ago(since.as_deref(), now_secs()) {
+        Ok(s) => s,
         Err(e) => return bad(&e),
     };
     let entries = match open_entries(&dir) {
@@ -404,11 +414,10 @@ fn export(
 }
 
 fn checkpoint(dir: Option<PathBuf>, out: Option<PathBuf>, publish: bool) -> ExitCode {
-    let config = match Config::load(None) {
-        Ok(c) => c,
+    let (config, dir) = match config_and_dir(dir) {
+        Ok(x) => x,
         Err(e) => return bad(&e),
     };
-    let dir = dir.unwrap_or_else(|| crate::journal::ledger_dir(&crate::run::state_dir(), &config));
     let text = match ledger::store::read_checkpoint_text(&dir) {
         Ok(Some(t)) => t,
         Ok(None) => return bad(&format!("no checkpoint in {}", dir.display())),
@@ -440,11 +449,10 @@ fn checkpoint(dir: Option<PathBuf>, out: Option<PathBuf>, publish: bool) -> Exit
 }
 
 fn prune(dir: Option<PathBuf>, before: Option<u64>, older_than: Option<String>) -> ExitCode {
-    let config = match Config::load(None) {
-        Ok(c) => c,
+    let (config, dir) = match config_and_dir(dir) {
+        Ok(x) => x,
         Err(e) => return bad(&e),
     };
-    let dir = dir.unwrap_or_else(|| crate::journal::ledger_dir(&crate::run::state_dir(), &config));
     if !dir.join("segments").is_dir() {
         return bad(&format!("no ledger at {}", dir.display()));
     }
@@ -476,13 +484,7 @@ fn prune(dir: Option<PathBuf>, before: Option<u64>, older_than: Option<String>) 
         }
         (None, None) => return bad("give --before INDEX or --older-than DURATION"),
     };
-    let opts = ledger::Options {
-        segment_bytes: config.ledger.segment_bytes,
-        lock_timeout: std::time::Duration::from_millis(config.ledger.lock_timeout_ms),
-        create: false,
-        ..ledger::Options::default()
-    };
-    let led = match ledger::Ledger::open(&dir, opts) {
+    let led = match ledger::Ledger::open(&dir, crate::journal::ledger_options(&config, false)) {
         Ok(l) => l,
         Err(e) => return bad(&e.to_string()),
     };
@@ -504,8 +506,8 @@ pub fn report(a: ReportArgs) -> ExitCode {
         Err(e) => return bad(&e),
     };
     let now = now_secs();
-    let since = match a.since.as_deref().map(parse_duration).transpose() {
-        Ok(s) => s.map(|s| now - s),
+    let since = match ago(a.since.as_deref(), now) {
+        Ok(s) => s,
         Err(e) => return bad(&e),
     };
     let entries = match open_entries(&dir) {

@@ -483,12 +483,7 @@ pub fn run(a: RunArgs) -> ExitCode {
         }
     };
     let mut proposal = proposal;
-    if proposal.session.is_none() {
-        proposal.session = a.gate.session.clone();
-    }
-    if proposal.agent.is_none() {
-        proposal.agent = a.gate.agent.clone();
-    }
+    crate::check::fill_identity(&mut proposal, &a.gate);
     let ws = PathBuf::from(gate.workspace());
     let (mut profile, grants) = match profile_from(&a.sandbox, &ws, &ws) {
         Ok(p) => p,

@@ -82,9 +82,21 @@ pub struct Recovery {
     /// vouched for are gone, which a crash cannot do; treat it as tampering.
     pub below_checkpoint: bool,
     pub details: serde_json::Value,
+    /// The `control` record that put it on the record, once written.
+    pub recorded: Option<Receipt>,
 }
 
-/// The writer's view of the log: a cache in `head`, a restart point in `checkpoint.state`.
+impl Recovery {
+    /// The `control` record that puts this repair on the record.
+    fn record(&self) -> NewRecord {
+        NewRecord::new(
+            Kind::Control,
+            serde_json::json!({"event": self.event, "below_checkpoint": self.below_checkpoint, "details": self.details}),
+        )
+    }
+}
+
+/// The writer's view of the log: a cache in `head`, a restart point in the checkpoint log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct State {
     pub size: u64,
@@ -515,27 +527,10 @@ impl Ledger {
             )?;
             let mut files = ledger.files.lock().expect("files lock");
             let (_, events) = ledger.load_state(&mut files)?;
+            drop(files);
+            drop(_g);
             if !events.is_empty() {
-                drop(files);
-                drop(_g);
-                // Recovery events are appended by the next commit, which finds them queued.
-                ledger
-                    .files
-                    .lock()
-                    .expect("files lock")
-                    .recoveries
-                    .extend(events.clone());
-                ledger.append_many(
-                    events
-                        .iter()
-                        .map(|r| {
-                            NewRecord::new(
-                                Kind::Control,
-                                serde_json::json!({"event": r.event, "below_checkpoint": r.below_checkpoint, "details": r.details}),
-                            )
-                        })
-                        .collect(),
-                )?;
+                ledger.record_recoveries(events)?;
             }
         }
         Ok(ledger)
@@ -689,18 +684,19 @@ impl Ledger {
             let (state, events) = self.load_state(&mut files)?;
             let mut all = Vec::new();
             for r in &events {
-                all.push(
-                    record::prepare(&NewRecord::new(
-                        Kind::Control,
-                        serde_json::json!({"event": r.event, "below_checkpoint": r.below_checkpoint, "details": r.details}),
-                    ))
-                    .map_err(|e| Error::Record(e.to_string()))?,
-                );
+                all.push(record::prepare(&r.record()).map_err(|e| Error::Record(e.to_string()))?);
             }
-            files.recoveries.extend(events);
             let skip = all.len();
             all.extend(batch);
-            let mut w = self.write_batch(&mut files, state, &all)?;
+            let written = self.write_batch(&mut files, state, &all);
+            let mut events = events;
+            if let Ok(w) = &written {
+                for (r, receipt) in events.iter_mut().zip(&w.receipts) {
+                    r.recorded = Some(receipt.clone());
+                }
+            }
+            files.recoveries.extend(events);
+            let mut w = written?;
             w.receipts.drain(..skip);
             w
         };
@@ -806,18 +802,7 @@ impl Ledger {
             // Leave no partial record behind: cut back to where this batch began, and let
             // no one count the cut bytes as synced.
             let _ = seg.set_len(start_len);
-            if let Ok(_g) = Flock::acquire(
-                &self.dir.join("sync"),
-                self.opts.lock_timeout,
-                "sync the ledger",
-            ) {
-                let mut m = read_marker(&self.sync, &self.boot);
-                if m.seg_start == st.seg_start {
-                    m.synced = m.synced.min(start_len);
-                }
-                m.cuts += 1;
-                let _ = write_marker(&self.sync, &self.boot, m);
-            }
+            let _ = self.note_cut(st.seg_start, start_len);
             return Err(Error::io("write to the ledger", e));
         }
         st.seg_len = start_len + buf.len() as u64;
@@ -1076,22 +1061,36 @@ impl Ledger {
         self.latest_checkpoint()
     }
 
-    fn record_recoveries(&self, events: Vec<Recovery>) -> Result<(), Error> {
-        let recs = events
-            .iter()
-            .map(|r| {
-                NewRecord::new(
-                    Kind::Control,
-                    serde_json::json!({"event": r.event, "below_checkpoint": r.below_checkpoint, "details": r.details}),
-                )
-            })
-            .collect();
+    /// After cutting a segment back to `len`: nothing past the cut counts as synced any
+    /// more, and the cut counter moves so a length read before it is not recorded later.
+    fn note_cut(&self, seg_start: u64, len: u64) -> Result<(), Error> {
+        let _g = Flock::acquire(
+            &self.dir.join("sync"),
+            self.opts.lock_timeout,
+            "sync the ledger",
+        )?;
+        let mut m = read_marker(&self.sync, &self.boot);
+        if m.seg_start == seg_start {
+            m.synced = m.synced.min(len);
+        }
+        m.cuts += 1;
+        write_marker(&self.sync, &self.boot, m)
+    }
+
+    fn record_recoveries(&self, mut events: Vec<Recovery>) -> Result<(), Error> {
+        let recs = events.iter().map(Recovery::record).collect();
+        let written = self.append_many(recs);
+        if let Ok(receipts) = &written {
+            for (r, receipt) in events.iter_mut().zip(receipts) {
+                r.recorded = Some(receipt.clone());
+            }
+        }
         self.files
             .lock()
             .expect("files lock")
             .recoveries
             .extend(events);
-        self.append_many(recs).map(|_| ())
+        written.map(|_| ())
     }
 
     /// Set when recovery found records under a signed checkpoint gone: signing stops, so
@@ -1179,10 +1178,7 @@ impl Ledger {
         }
         files.seg = None;
         self.scan_forward(files, &mut st, &mut events)?;
-        let ckpt_size = read_checkpoint_text(&self.dir)?
-            .and_then(|t| SignedCheckpoint::parse(&t).ok())
-            .map(|c| c.checkpoint.size)
-            .unwrap_or(0);
+        let ckpt_size = checkpoint_size(&self.dir)?;
         events.push(Recovery {
             event: "rebuilt_head".into(),
             below_checkpoint: st.size < ckpt_size,
@@ -1191,6 +1187,7 @@ impl Ledger {
                 "size": st.size,
                 "checkpoint_size": ckpt_size,
             }),
+            recorded: None,
         });
         files
             .head
@@ -1275,22 +1272,8 @@ impl Ledger {
                 f.set_len(off as u64)
                     .and_then(|_| f.sync_data())
                     .map_err(|e| Error::io("cut a torn tail", e))?;
-                // Nothing past the cut is durable any more: reset the shared marker.
-                let _g = Flock::acquire(
-                    &self.dir.join("sync"),
-                    self.opts.lock_timeout,
-                    "recover the ledger",
-                )?;
-                let mut m = read_marker(&self.sync, &self.boot);
-                if m.seg_start == st.seg_start {
-                    m.synced = m.synced.min(off as u64);
-                }
-                m.cuts += 1;
-                write_marker(&self.sync, &self.boot, m)?;
-                let ckpt_size = read_checkpoint_text(&self.dir)?
-                    .and_then(|t| SignedCheckpoint::parse(&t).ok())
-                    .map(|c| c.checkpoint.size)
-                    .unwrap_or(0);
+                self.note_cut(st.seg_start, off as u64)?;
+                let ckpt_size = checkpoint_size(&self.dir)?;
                 events.push(Recovery {
                     event: "recovered_truncation".into(),
                     below_checkpoint: st.size < ckpt_size,
@@ -1302,6 +1285,7 @@ impl Ledger {
                         "size": st.size,
                         "checkpoint_size": ckpt_size,
                     }),
+                    recorded: None,
                 });
                 return Ok(());
             }
@@ -1342,6 +1326,13 @@ pub(crate) fn read_checkpoint_state(dir: &Path) -> Option<State> {
     // Only a state that matches the signed checkpoint is a trusted restart point.
     let note = SignedCheckpoint::parse(&last.note).ok()?;
     (note.checkpoint.size == st.size && note.checkpoint.root == st.frontier.root()).then_some(st)
+}
+
+/// How many records the latest signed checkpoint covers (0 without one).
+fn checkpoint_size(dir: &Path) -> Result<u64, Error> {
+    Ok(read_checkpoint_text(dir)?
+        .and_then(|t| SignedCheckpoint::parse(&t).ok())
+        .map_or(0, |c| c.checkpoint.size))
 }
 
 /// The latest signed checkpoint's text.

@@ -208,7 +208,6 @@ pub fn verify(dir: &Path, opts: &VerifyOptions) -> Result<Report, Error> {
     let mut open_starts: HashSet<u64> = HashSet::new();
     let mut used_approvals: HashSet<u64> = HashSet::new();
     let mut kept_matched = false;
-    let mut own_matched = false;
     let mut broken = false;
     // Retention: records before the first segment kept were pruned. Their leaf hashes
     // stay in the index; the signed roots below are what vouch for them.
@@ -231,15 +230,13 @@ pub fn verify(dir: &Path, opts: &VerifyOptions) -> Result<Report, Error> {
             let leaf: Hash = ent[..32].try_into().expect("32");
             frontier.push(leaf);
             last = leaf;
-            for (cp, matched) in [(&kept, &mut kept_matched)] {
-                if let Some(cp) = cp
-                    && cp.checkpoint.size == frontier.size()
-                {
-                    if frontier.root() == cp.checkpoint.root {
-                        *matched = true;
-                    } else {
-                        c.problem(Some(i), None, format!("the kept checkpoint at {} records does not match the leaf hashes kept for pruned records", cp.checkpoint.size));
-                    }
+            if let Some(cp) = &kept
+                && cp.checkpoint.size == frontier.size()
+            {
+                if frontier.root() == cp.checkpoint.root {
+                    kept_matched = true;
+                } else {
+                    c.problem(Some(i), None, format!("the kept checkpoint at {} records does not match the leaf hashes kept for pruned records", cp.checkpoint.size));
                 }
             }
             while let Some(cp) = history.next_if(|cp| cp.checkpoint.size <= frontier.size()) {
@@ -399,15 +396,15 @@ pub fn verify(dir: &Path, opts: &VerifyOptions) -> Result<Report, Error> {
                 );
             }
         }
-        for (cp, label, matched) in [
-            (&own, "the ledger's checkpoint", &mut own_matched),
-            (&kept, "the kept checkpoint", &mut kept_matched),
+        for (cp, label, is_kept) in [
+            (&own, "the ledger's checkpoint", false),
+            (&kept, "the kept checkpoint", true),
         ] {
             if let Some(cp) = cp
                 && cp.checkpoint.size == frontier.size()
             {
                 if frontier.root() == cp.checkpoint.root {
-                    *matched = true;
+                    kept_matched |= is_kept;
                 } else {
                     c.problem(
                         Some(expect),
@@ -436,9 +433,9 @@ pub fn verify(dir: &Path, opts: &VerifyOptions) -> Result<Report, Error> {
     }
     c.report.records = size;
     c.report.root = hex(&frontier.root());
-    for (cp, label, matched) in [
-        (&own, "the ledger's checkpoint", own_matched),
-        (&kept, "the kept checkpoint", kept_matched),
+    for (cp, label) in [
+        (&own, "the ledger's checkpoint"),
+        (&kept, "the kept checkpoint"),
     ] {
         if let Some(cp) = cp
             && cp.checkpoint.size > size
@@ -458,8 +455,6 @@ pub fn verify(dir: &Path, opts: &VerifyOptions) -> Result<Report, Error> {
             && cp.checkpoint.root != merkle::empty_root()
         {
             c.problem(None, None, format!("{label}: bad root for an empty tree"));
-        } else if cp.is_some() && !matched && cp.as_ref().is_some_and(|c| c.checkpoint.size > 0) {
-            // A mismatch was already reported where the sizes met.
         }
     }
     // The consistency proof a witness holding only the kept checkpoint would check.

@@ -5,26 +5,7 @@ pub fn day_of(secs: f64) -> i64 {
     (secs / 86_400.0).floor() as i64
 }
 
-/// The civil (year, month, day) of a day number (days since 1970-01-01), by the
-/// proleptic Gregorian calendar.
-pub fn civil(days: i64) -> (i64, u32, u32) {
-    // Shift the epoch to 0000-03-01 so leap days fall at the end of each 400-year era.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153; // 0 = March
-    let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
+pub use ledger::record::civil;
 
 /// `YYYY-MM-DD` of a day number.
 pub fn date(days: i64) -> String {
